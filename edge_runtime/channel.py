@@ -1,0 +1,102 @@
+"""A bounded channel from any thread to one asyncio consumer, with a stated overflow policy.
+
+`put()` never blocks and may be called from a capture thread or from the event loop. When the channel is full
+the policy decides who loses, and the loser is counted in the owner's `DropCounter`:
+
+* ``drop_oldest``: the oldest queued item is discarded (reason ``superseded``). With capacity 1 this is the
+  latest-frame-wins mailbox that cameras use: a slow pipeline always sees the newest frame.
+* ``drop_newest``: the new item is refused (reason ``queue_full``); what was accepted is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from typing import Generic, Literal, TypeVar
+
+from edge_runtime.drops import QUEUE_FULL, SUPERSEDED, DropCounter
+
+T = TypeVar("T")
+Overflow = Literal["drop_oldest", "drop_newest"]
+
+
+class ChannelClosed(Exception):
+    """Raised by `get()` once the channel is closed and empty."""
+
+
+class Channel(Generic[T]):
+    def __init__(self, capacity: int, overflow: Overflow, drops: DropCounter) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be >= 1")
+        self.capacity = capacity
+        self.overflow: Overflow = overflow
+        self._drops = drops
+        self._items: deque[T] = deque()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tie the channel to the loop its consumer runs on (done by `get()` too)."""
+        self._loop = loop
+
+    def put(self, item: T) -> bool:
+        """Offer an item; returns False when it was refused. Thread-safe, never blocks."""
+        with self._lock:
+            if self._closed:
+                return False
+            if len(self._items) >= self.capacity:
+                if self.overflow == "drop_newest":
+                    self._drops.add(QUEUE_FULL)
+                    return False
+                self._items.popleft()
+                self._drops.add(SUPERSEDED)
+            self._items.append(item)
+        self._wake()
+        return True
+
+    def close(self) -> None:
+        """No more items; the consumer drains what is queued, then gets `ChannelClosed`."""
+        with self._lock:
+            self._closed = True
+        self._wake()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    async def get(self) -> T:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if self._items:
+                    return self._items.popleft()
+                if self._closed:
+                    raise ChannelClosed
+                self._waiter = self._loop.create_future()
+                waiter = self._waiter
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+
+    def _wake(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._set_waiter()
+        else:
+            loop.call_soon_threadsafe(self._set_waiter)
+
+    def _set_waiter(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)

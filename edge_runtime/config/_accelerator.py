@@ -1,0 +1,36 @@
+"""The `accelerator:` section: how inference runs on this device."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from edge_runtime.config._base import StrictModel
+
+Priority = Literal["critical", "high", "normal", "low"]
+PRIORITIES: tuple[Priority, ...] = ("critical", "high", "normal", "low")
+_DEFAULT_BOUNDS: dict[Priority, int] = {"critical": 8, "high": 16, "normal": 32, "low": 64}
+
+
+class AcceleratorConfig(StrictModel):
+    """One accelerator service runs every inference of every stream."""
+
+    delegate: Literal["xnnpack", "edgetpu", "none"] = Field(
+        "xnnpack", description="xnnpack: the CPU fast path; edgetpu: a Coral via libedgetpu.so.1; none: plain CPU."
+    )
+    fallback: Literal["cpu", "none"] = Field(
+        "none", description="When the delegate cannot load: cpu runs on the CPU instead (and says so); none stops."
+    )
+    threads: int = Field(2, ge=1, le=64, description="CPU threads of each interpreter.")
+    lanes: int = Field(1, ge=1, le=16, description="Interpreter instances run in parallel, one thread each.")
+    policy: Literal["priority", "fifo"] = Field(
+        "priority", description="priority: class, then earliest deadline; fifo: arrival order, for comparison."
+    )
+    reserve: dict[Priority, int] = Field(
+        default_factory=dict, description="Lanes kept for a class and above, e.g. {critical: 1}."
+    )
+    queue_bounds: dict[Priority, int] = Field(
+        default_factory=lambda: dict(_DEFAULT_BOUNDS),
+        description="Frames a class may have queued; a frame over the bound is dropped as queue_full.",
+    )

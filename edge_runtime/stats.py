@@ -1,0 +1,67 @@
+"""Per-stream accounting: offered, completed, dropped by reason, latency histograms."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import numpy as np
+
+from edge_runtime.drops import DropCounter
+
+
+class LatencyWindow:
+    """The last `size` samples (seconds) for p50/p99/max, and the count of all samples. Thread-safe."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._samples: deque[float] = deque(maxlen=size)
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._samples.append(seconds)
+            self.count += 1
+
+    def quantiles(self) -> dict[str, float]:
+        """p50, p99 and max in milliseconds over the window (zeros when empty)."""
+        with self._lock:
+            data = np.fromiter(self._samples, dtype=np.float64)
+        if data.size == 0:
+            return {"p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+        p50, p99 = np.percentile(data, [50, 99])
+        return {"p50_ms": float(p50) * 1e3, "p99_ms": float(p99) * 1e3, "max_ms": float(data.max()) * 1e3}
+
+
+class StreamStats:
+    """Everything the status line, the stats topic and the benchmark report for one stream."""
+
+    def __init__(self, stream: str) -> None:
+        self.stream = stream
+        self.offered = 0  # frames or readings that entered the pipeline
+        self.completed = 0  # results delivered to the sinks
+        self.drops = DropCounter()
+        self.latency = LatencyWindow()  # capture to result
+        self.queue_wait = LatencyWindow()  # waiting for an accelerator lane
+        self.service = LatencyWindow()  # preprocess + invoke + decode on the lane
+        self._lock = threading.Lock()
+
+    def offer(self) -> None:
+        with self._lock:
+            self.offered += 1
+
+    def complete(self, latency_s: float) -> None:
+        with self._lock:
+            self.completed += 1
+        self.latency.add(latency_s)
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "stream": self.stream,
+            "offered": self.offered,
+            "completed": self.completed,
+            "drops": self.drops.snapshot(),
+            "latency": self.latency.quantiles(),
+            "queue_wait": self.queue_wait.quantiles(),
+            "service": self.service.quantiles(),
+        }
