@@ -1,0 +1,50 @@
+"""Cloud sync: a durable outbox, MQTT / ZeroMQ / in-memory transports, and the `edge-cloud` tool.
+
+This package does not import edge_runtime: the cloud side installs and runs it on its own.
+"""
+
+from __future__ import annotations
+
+from cloud_sync._tls import LinkError
+from cloud_sync.backoff import Backoff
+from cloud_sync.config import CloudConfig, CurveConfig, MqttConfig, OutboxConfig, TlsConfig, ZmqConfig
+from cloud_sync.counters import Drops
+from cloud_sync.envelope import EnvelopeError, Inbound, Key, Message, decode, encode, key_of, topic_of
+from cloud_sync.links import make_transport
+from cloud_sync.memory import MemoryTransport
+from cloud_sync.mqtt import MqttTransport
+from cloud_sync.outbox import Entry, Outbox
+from cloud_sync.tally import Tally
+from cloud_sync.transport import Transport
+from cloud_sync.uplink import PRIORITIES, Uplink
+from cloud_sync.zmq_link import ZmqTransport
+
+__all__ = [
+    "PRIORITIES",
+    "Backoff",
+    "CloudConfig",
+    "CurveConfig",
+    "Drops",
+    "Entry",
+    "EnvelopeError",
+    "Inbound",
+    "Key",
+    "LinkError",
+    "MemoryTransport",
+    "Message",
+    "MqttConfig",
+    "MqttTransport",
+    "Outbox",
+    "OutboxConfig",
+    "Tally",
+    "TlsConfig",
+    "Transport",
+    "Uplink",
+    "ZmqConfig",
+    "ZmqTransport",
+    "decode",
+    "encode",
+    "key_of",
+    "make_transport",
+    "topic_of",
+]

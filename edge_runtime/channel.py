@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, Literal, TypeVar
 
 from edge_runtime.drops import QUEUE_FULL, SUPERSEDED, DropCounter
@@ -26,9 +27,13 @@ class ChannelClosed(Exception):
 
 
 class Channel(Generic[T]):
-    def __init__(self, capacity: int, overflow: Overflow, drops: DropCounter) -> None:
+    def __init__(
+        self, capacity: int, overflow: Overflow, drops: DropCounter, on_offer: Callable[[], None] | None = None
+    ) -> None:
+        """`on_offer` is called for every item offered (accepted or not): the stream's `offered` count."""
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
+        self._on_offer = on_offer
         self.capacity = capacity
         self.overflow: Overflow = overflow
         self._drops = drops
@@ -47,6 +52,8 @@ class Channel(Generic[T]):
         with self._lock:
             if self._closed:
                 return False
+            if self._on_offer is not None:
+                self._on_offer()
             if len(self._items) >= self.capacity:
                 if self.overflow == "drop_newest":
                     self._drops.add(QUEUE_FULL)

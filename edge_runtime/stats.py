@@ -38,7 +38,7 @@ class StreamStats:
 
     def __init__(self, stream: str) -> None:
         self.stream = stream
-        self.offered = 0  # frames or readings that entered the pipeline
+        self.offered = 0  # frames or readings the source offered to the stream (after its fps cap)
         self.completed = 0  # results delivered to the sinks
         self.drops = DropCounter()
         self.latency = LatencyWindow()  # capture to result

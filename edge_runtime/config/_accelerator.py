@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from edge_runtime.config._base import StrictModel
 
@@ -34,3 +34,13 @@ class AcceleratorConfig(StrictModel):
         default_factory=lambda: dict(_DEFAULT_BOUNDS),
         description="Frames a class may have queued; a frame over the bound is dropped as queue_full.",
     )
+
+    @model_validator(mode="after")
+    def _one_lane_takes_every_class(self) -> AcceleratorConfig:
+        reserved = sum(self.reserve.values())
+        exclusive = sum(n for p, n in self.reserve.items() if p != "low")  # a lane kept for `low` takes everything
+        if reserved > self.lanes or exclusive >= self.lanes:
+            raise ValueError(
+                f"reserve: {reserved} of {self.lanes} lanes reserved; leave at least one lane that takes every class"
+            )
+        return self

@@ -27,6 +27,8 @@ class Mosquitto:
 
     def write_conf(self) -> None:
         lines = [
+            # as root, mosquitto would switch to user `mosquitto`, who cannot write pytest's private tmp dirs
+            *(["user root"] if os.geteuid() == 0 else []),
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
             f"log_dest file {self.log_path}",

@@ -1,0 +1,57 @@
+"""CURVE key files for the ZeroMQ link (`zmq.auth` format: `<name>.key` public, `<name>.key_secret` secret).
+
+Layout of a cloud-side key directory (``edge-cloud listen --curve-dir DIR``)::
+
+    DIR/server.key, DIR/server.key_secret    the ROUTER's key pair
+    DIR/clients/<device>.key                 public keys of the devices allowed to connect
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import zmq.auth
+
+from cloud_sync._tls import LinkError
+
+
+def make_keypair(directory: Path, name: str) -> tuple[Path, Path]:
+    """Write `<name>.key` and `<name>.key_secret` into `directory`; returns (public, secret) paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    public, secret = zmq.auth.create_certificates(str(directory), name)
+    return Path(public), Path(secret)
+
+
+def make_server_dir(directory: Path) -> Path:
+    """Create the cloud-side layout with a fresh server key pair; returns the public key path."""
+    (directory / "clients").mkdir(parents=True, exist_ok=True)
+    public, _ = make_keypair(directory, "server")
+    return public
+
+
+def allow_client(directory: Path, client_public: Path) -> Path:
+    """Authorise a device by copying its public key into `directory/clients/`."""
+    target = directory / "clients" / client_public.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(client_public, target)
+    return target
+
+
+def load_public(path: Path) -> bytes:
+    try:
+        public, _ = zmq.auth.load_certificate(str(path))
+    except (OSError, ValueError) as exc:
+        raise LinkError(f"curve key {path}: cannot load: {exc}") from None
+    return bytes(public)
+
+
+def load_pair(path: Path) -> tuple[bytes, bytes]:
+    """(public, secret) from a `.key_secret` file."""
+    try:
+        public, secret = zmq.auth.load_certificate(str(path))
+    except (OSError, ValueError) as exc:
+        raise LinkError(f"curve key {path}: cannot load: {exc}") from None
+    if secret is None:
+        raise LinkError(f"curve key {path}: no secret key in it (give the .key_secret file)")
+    return bytes(public), bytes(secret)

@@ -1,0 +1,176 @@
+"""Where `edge-cloud listen` gets envelopes: an MQTT subscription or a bound ZeroMQ ROUTER.
+
+A source yields batches; `ack()` is called once the batch is stored (ZeroMQ then acks it to the device).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiomqtt
+import zmq
+import zmq.asyncio
+from zmq.auth.asyncio import AsyncioAuthenticator
+
+from cloud_sync._tls import LinkError, describe, is_permanent, ssl_context
+from cloud_sync.backoff import Backoff
+from cloud_sync.config import TlsConfig
+from cloud_sync.counters import Drops
+from cloud_sync.curve import load_pair
+from cloud_sync.zmq_link import configure
+
+log = logging.getLogger("cloud_sync.listen")
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class MqttOptions:
+    host: str
+    port: int
+    prefix: str = "edge"
+    qos: int = 1
+    client_id: str = "edge-cloud-listen"
+    tls: TlsConfig | None = None
+    username: str | None = None
+    password: str | None = None
+
+
+class MqttSource:
+    """Subscribes to every device under the prefix with a persistent session (clean_session False), so what
+    the broker queued while this listener was away is delivered when it is back."""
+
+    def __init__(self, options: MqttOptions, ready: Callable[[str], None]) -> None:
+        self.options = options
+        self._ready = ready
+
+    def topics(self) -> list[str]:
+        p = self.options.prefix
+        return [f"{p}/+/results/#", f"{p}/+/events/#", f"{p}/+/stats", f"{p}/+/status"]
+
+    def _client(self) -> aiomqtt.Client:
+        o = self.options
+        return aiomqtt.Client(
+            o.host, o.port, identifier=o.client_id, clean_session=False, username=o.username, password=o.password,
+            tls_context=ssl_context(o.tls) if o.tls else None, keepalive=10, timeout=10.0,
+            max_queued_incoming_messages=0,
+        )
+
+    async def batches(self) -> AsyncIterator[list[Received]]:
+        where = f"mqtt {self.options.host}:{self.options.port}"
+        backoff, connected_once = Backoff(0.2, 5.0), False
+        while True:
+            try:
+                async with self._client() as client:
+                    for topic in self.topics():
+                        await client.subscribe(topic, qos=self.options.qos)
+                    self._ready(f"subscribed to {where} {self.options.prefix}/+/...")
+                    connected_once = True
+                    backoff.reset()
+                    messages = aiomqtt_batches(client)
+                    async for batch in messages:
+                        yield batch
+            except aiomqtt.MqttError as exc:
+                if not connected_once and is_permanent(exc):
+                    raise LinkError(f"{where}: {describe(exc)}") from None
+                log.warning("%s: %s (reconnecting)", where, describe(exc))
+            await asyncio.sleep(backoff.next())
+
+    async def ack(self) -> None:
+        """MQTT acknowledges on receipt (the client library sends PUBACK)."""
+
+
+async def aiomqtt_batches(client: aiomqtt.Client) -> AsyncIterator[list[Received]]:
+    """Whatever has arrived, up to MAX_BATCH messages at a time."""
+    iterator = client.messages
+    async for first in iterator:
+        batch = [Received(str(first.topic), _bytes(first.payload))]
+        while len(iterator) and len(batch) < MAX_BATCH:
+            message = await iterator.__anext__()
+            batch.append(Received(str(message.topic), _bytes(message.payload)))
+        yield batch
+
+
+def _bytes(payload: object) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    return str(payload if payload is not None else "").encode()
+
+
+class ZmqSource:
+    """A ROUTER bound on `bind`; with `curve_dir`, CURVE server keys and the allowed client keys (see curve.py)."""
+
+    def __init__(self, bind: str, ready: Callable[[str], None], curve_dir: Path | None = None, hwm: int = 10000):
+        self.bind = bind
+        self.curve_dir = curve_dir
+        self.hwm = hwm
+        self.drops = Drops()
+        self._ready = ready
+        self._sock: zmq.asyncio.Socket | None = None
+        self._pending: dict[bytes, list[bytes]] = {}
+
+    def _secure(self, ctx: zmq.asyncio.Context, sock: zmq.asyncio.Socket) -> AsyncioAuthenticator | None:
+        if self.curve_dir is None:
+            return None
+        public, secret = load_pair(self.curve_dir / "server.key_secret")
+        clients = self.curve_dir / "clients"
+        if not clients.is_dir():
+            raise LinkError(f"--curve-dir {self.curve_dir}: no clients/ directory of allowed device keys")
+        auth = AsyncioAuthenticator(ctx)
+        auth.start()
+        auth.configure_curve(domain="*", location=str(clients))
+        sock.curve_publickey, sock.curve_secretkey, sock.curve_server = public, secret, True
+        return auth
+
+    async def batches(self) -> AsyncIterator[list[Received]]:
+        ctx = zmq.asyncio.Context()
+        sock = ctx.socket(zmq.ROUTER)
+        configure(sock, self.hwm)
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        auth = self._secure(ctx, sock)
+        try:
+            try:
+                sock.bind(self.bind)
+            except zmq.ZMQError as exc:
+                raise LinkError(f"zmq bind {self.bind}: {exc}") from None
+            self._sock = sock
+            self._ready(f"bound zmq {self.bind}" + (" (CURVE)" if auth else ""))
+            while True:
+                yield await self._batch(sock)
+        finally:
+            self._sock = None
+            if auth is not None:
+                auth.stop()
+            sock.close(0)
+            ctx.term()
+
+    async def _batch(self, sock: zmq.asyncio.Socket) -> list[Received]:
+        batch: list[Received] = []
+        frames = await sock.recv_multipart()
+        while True:
+            if len(frames) == 5 and frames[1] == b"msg":
+                self._pending.setdefault(frames[0], []).append(frames[2])
+                batch.append(Received(frames[3].decode(errors="replace"), frames[4]))
+            if len(batch) >= MAX_BATCH or not int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+                return batch
+            frames = await sock.recv_multipart()
+
+    async def ack(self) -> None:
+        """Ack the last batch to each device that sent part of it; an ack that cannot be sent is counted."""
+        sock, pending, self._pending = self._sock, self._pending, {}
+        if sock is None:
+            return
+        for identity, ids in pending.items():
+            try:
+                await sock.send_multipart([identity, b"ack", *ids], flags=zmq.NOBLOCK)
+            except zmq.ZMQError:
+                self.drops.add("ack_unsent")

@@ -1,0 +1,211 @@
+"""The durable outbox: SQLite in WAL mode, group commits, priority drain, a byte cap with a stated policy.
+
+At-least-once: an entry is deleted only when the transport confirms it. Methods block (SQLite I/O): call them
+from the committer thread or the drain executor, never from the event loop. One lock serialises them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cloud_sync._sqlite import open_outbox_db
+from cloud_sync.counters import EXPIRED, OUTBOX_EVICTED, OUTBOX_FULL, TOO_LARGE, Drops
+from cloud_sync.envelope import Key, Message
+
+Policy = Literal["reject", "drop_oldest_lowest"]
+_CHUNK = 500  # ids per statement, under every SQLite's variable limit
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One envelope ready to store: key, topic, encoded payload, priority (higher drains first), expiry."""
+
+    key: Key
+    topic: str
+    payload: bytes
+    priority: int = 1
+    expires: float | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.topic) + len(self.payload)
+
+
+class Outbox:
+    """Stores entries until the transport confirms them. Thread-safe; every method may block on disk."""
+
+    def __init__(
+        self,
+        path: Path,
+        max_bytes: int,
+        policy: Policy = "drop_oldest_lowest",
+        *,
+        synchronous: str = "normal",
+        drops: Drops | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.policy: Policy = policy
+        self.drops = drops or Drops()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._conn, self.moved_aside = open_outbox_db(path, synchronous)
+        count, size = self._conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM outbox").fetchone()
+        self._count: int = count
+        self._bytes: int = size
+        self._inflight: set[int] = set()
+        self.full = False  # policy reject: the last add was refused and nothing has left since
+
+    @property
+    def entries(self) -> int:
+        return self._count
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def add(self, entries: Sequence[Entry]) -> list[Key]:
+        """Store entries in one transaction (a group commit); returns the keys now durably stored.
+
+        A key already stored is not stored twice (and not returned). Refused and evicted entries are counted.
+        """
+        committed: list[Key] = []
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                committed = [entry.key for entry in entries if self._insert(entry)]
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                self._recount()
+                raise
+        return committed
+
+    def fetch(self, limit: int) -> list[Message]:
+        """The next entries to send, highest priority first, oldest first within a priority.
+
+        Entries already fetched and not yet settled are skipped; expired entries are dropped first.
+        """
+        with self._lock:
+            self._expire_locked()
+            rows = self._conn.execute(
+                "SELECT id, topic, payload FROM outbox ORDER BY priority DESC, id LIMIT ?",
+                (limit + len(self._inflight),),
+            ).fetchall()
+            batch = [Message(r[0], r[1], r[2]) for r in rows if r[0] not in self._inflight][:limit]
+            self._inflight.update(m.id for m in batch)
+        return batch
+
+    def settle(self, sent: Iterable[int], confirmed: Iterable[int]) -> int:
+        """Delete confirmed entries and make the unconfirmed ones of `sent` eligible again; returns deletions."""
+        ids = list(confirmed)
+        with self._lock:
+            self._inflight.difference_update(sent)
+            self._inflight.difference_update(ids)
+            if not ids:
+                return 0
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                removed = self._delete_ids(ids)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                self._recount()
+                raise
+        return removed
+
+    def expire(self) -> int:
+        """Drop entries whose TTL ran out (counted as `expired`); returns how many."""
+        with self._lock:
+            return self._expire_locked()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _insert(self, entry: Entry) -> bool:
+        size = entry.size
+        if size > self.max_bytes:
+            self.drops.add(TOO_LARGE)
+            return False
+        if self._bytes + size > self.max_bytes and not self._make_room(size, entry.priority):
+            self.drops.add(OUTBOX_FULL)
+            self.full = True
+            return False
+        key = entry.key
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO outbox (device, boot_id, stream, seq, priority, expires, topic, payload, size) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key.device, key.boot_id, key.stream, key.seq, entry.priority, entry.expires, entry.topic,
+             entry.payload, size),
+        )
+        if cur.rowcount != 1:
+            return False  # the same key is already stored
+        self._count += 1
+        self._bytes += size
+        return True
+
+    def _make_room(self, size: int, priority: int) -> bool:
+        """drop_oldest_lowest: evict the oldest entries of the lowest priorities not above `priority`."""
+        if self.policy == "reject":
+            return False
+        need = self._bytes + size - self.max_bytes
+        victims: list[int] = []
+        freed = 0
+        rows = self._conn.execute("SELECT id, size FROM outbox WHERE priority <= ? ORDER BY priority, id", (priority,))
+        for row_id, row_size in rows:
+            if row_id in self._inflight:
+                continue
+            victims.append(row_id)
+            freed += row_size
+            if freed >= need:
+                break
+        rows.close()
+        if freed < need:
+            return False
+        self._delete_ids(victims)
+        self.drops.add(OUTBOX_EVICTED, len(victims))
+        return True
+
+    def _delete_ids(self, ids: list[int]) -> int:
+        removed = 0
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            n, size = self._conn.execute(
+                f"SELECT count(*), coalesce(sum(size), 0) FROM outbox WHERE id IN ({marks})", chunk
+            ).fetchone()
+            self._conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk)
+            self._count -= n
+            self._bytes -= size
+            removed += n
+        if removed:
+            self.full = False
+        return removed
+
+    def _expire_locked(self) -> int:
+        now = self._clock()
+        n, size = self._conn.execute(
+            "SELECT count(*), coalesce(sum(size), 0) FROM outbox WHERE expires IS NOT NULL AND expires < ?", (now,)
+        ).fetchone()
+        if n:
+            self._conn.execute("DELETE FROM outbox WHERE expires IS NOT NULL AND expires < ?", (now,))
+            self._count -= n
+            self._bytes -= size
+            self.full = False
+            self.drops.add(EXPIRED, n)
+        return int(n)
+
+    def _recount(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._count, self._bytes = self._conn.execute(
+                "SELECT count(*), coalesce(sum(size), 0) FROM outbox"
+            ).fetchone()

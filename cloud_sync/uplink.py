@@ -1,0 +1,185 @@
+"""The uplink: outbox plus transport. `put` from the event loop, `run` in the runtime's task group.
+
+put() -> bounded buffer -> committer thread (group commits into the outbox) -> drain (highest priority first)
+-> transport.publish (many in flight) -> confirmed ids deleted. Cancelling `run` stops it: what was accepted is
+committed, the link is closed cleanly, unconfirmed entries stay in the outbox for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from cloud_sync._committer import Committer
+from cloud_sync.backoff import Backoff
+from cloud_sync.config import CloudConfig
+from cloud_sync.counters import OUTBOX_FULL, Drops
+from cloud_sync.envelope import Key, Message
+from cloud_sync.links import make_transport
+from cloud_sync.outbox import Outbox
+from cloud_sync.transport import Transport
+
+T = TypeVar("T")
+PRIORITIES = {"critical": 3, "high": 2, "normal": 1, "low": 0}
+
+
+class Uplink:
+    """Owns the outbox and the transport of one device."""
+
+    def __init__(
+        self,
+        config: CloudConfig,
+        device: str,
+        transport: Transport | None = None,
+        *,
+        on_commit: Callable[[list[Key]], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.device = device
+        self.drops = Drops()
+        self.transport: Transport = transport or make_transport(config, device)
+        self.delivered = 0
+        self._on_commit = on_commit
+        self._clock = clock
+        box = config.outbox
+        self._committer = Committer(box.buffer, box.batch_size, config.topic_prefix, self.drops)
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="outbox-drain")
+        self._outbox: Outbox | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = False
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """The open outbox (None before `run` opened it)."""
+        return self._outbox
+
+    def put(self, envelope: dict[str, Any], priority: int = 1, ttl_s: float | None = None) -> bool:
+        """Accept an envelope; never blocks. False when refused (counted): buffer full, or outbox full under
+        policy ``reject`` (back-pressure). `ttl_s` None: the configured TTL; ``math.inf``: never expires."""
+        outbox = self._outbox
+        if outbox is not None and outbox.full:
+            self.drops.add(OUTBOX_FULL)
+            return False
+        ttl = self.config.outbox.ttl if ttl_s is None else ttl_s
+        expires = None if ttl is None or math.isinf(ttl) else self._clock() + ttl
+        return self._committer.offer((envelope, priority, expires))
+
+    async def run(self) -> None:
+        """Commit, drain and keep the link up until cancelled."""
+        self._loop = loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._started = True
+        outbox = self._outbox = await self._call(self._open)
+        self._committer.start(outbox, self._committed)
+        link = asyncio.create_task(self.transport.run(), name="cloud-link")
+        drain = asyncio.create_task(self._drain(outbox), name="outbox-drain")
+        try:
+            done, _ = await asyncio.wait((link, drain), return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # a task only ends by failing: raise its error
+        finally:
+            for task in (link, drain):
+                task.cancel()
+            await asyncio.gather(link, drain, return_exceptions=True)
+            await loop.run_in_executor(None, self._shutdown)
+
+    async def close(self) -> None:
+        """Make everything accepted so far durable. Before `run` was started: open, commit, close the outbox."""
+        loop = asyncio.get_running_loop()
+        if self._started:
+            await loop.run_in_executor(None, self._committer.flush)
+            return
+        self._started = True
+        self._outbox = await loop.run_in_executor(None, self._open)
+        self._committer.start(self._outbox, lambda keys: None)
+        await loop.run_in_executor(None, self._shutdown)
+
+    def stats(self) -> dict[str, Any]:
+        outbox = self._outbox
+        return {
+            "committed": self._committer.committed,
+            "delivered": self.delivered,
+            "buffered": len(self._committer),
+            "outbox": {
+                "entries": outbox.entries if outbox else None,
+                "bytes": outbox.bytes if outbox else None,
+                "max_bytes": self.config.outbox.max_bytes,
+                "policy": self.config.outbox.policy,
+                "moved_aside": str(outbox.moved_aside) if outbox and outbox.moved_aside else None,
+            },
+            "drops": self.drops.snapshot(),
+            "link": self.transport.stats(),
+        }
+
+    def _open(self) -> Outbox:
+        box = self.config.outbox
+        return Outbox(box.path, box.max_bytes, box.policy, synchronous=box.synchronous, drops=self.drops,
+                      clock=self._clock)
+
+    def _shutdown(self) -> None:
+        self._committer.stop()
+        if self._outbox is not None:
+            self._outbox.close()
+        self._db.shutdown(wait=True)
+
+    def _committed(self, keys: list[Key]) -> None:
+        """Committer thread: tell the caller, wake the drain."""
+        if self._on_commit is not None:
+            self._on_commit(keys)
+        loop, wake = self._loop, self._wake
+        if keys and loop is not None and wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    async def _drain(self, outbox: Outbox) -> None:
+        """Send batches in outbox order, two publishes overlapping so the link never idles between batches."""
+        size = self.config.outbox.batch_size
+        backoff = Backoff(0.05, 2.0)
+        inflight: deque[tuple[list[Message], asyncio.Future[list[int]]]] = deque()
+        try:
+            while True:
+                while len(inflight) < 2:
+                    batch = await self._call(outbox.fetch, size) if inflight else await self._next_batch(outbox, size)
+                    if not batch:
+                        break
+                    inflight.append((batch, asyncio.ensure_future(self.transport.publish(batch))))
+                batch, publishing = inflight.popleft()
+                complete = await self._settle(outbox, batch, await publishing)
+                if complete:
+                    backoff.reset()
+                    continue
+                # The link dropped: settle the overlapping publish too, then retry from the oldest unconfirmed.
+                while inflight:
+                    batch, publishing = inflight.popleft()
+                    await self._settle(outbox, batch, await publishing)
+                await asyncio.sleep(backoff.next())
+        finally:
+            for _, publishing in inflight:
+                publishing.cancel()
+
+    async def _settle(self, outbox: Outbox, batch: list[Message], confirmed: list[int]) -> bool:
+        """Delete the confirmed, release the rest; True when all were confirmed."""
+        await self._call(outbox.settle, [m.id for m in batch], confirmed)
+        self.delivered += len(confirmed)
+        return len(confirmed) == len(batch)
+
+    async def _next_batch(self, outbox: Outbox, size: int) -> list[Message]:
+        """Wait until the outbox has something to send."""
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            batch = await self._call(outbox.fetch, size)
+            if batch:
+                return batch
+            await self._wake.wait()

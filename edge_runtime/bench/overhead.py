@@ -1,0 +1,189 @@
+"""Overhead: a bare `invoke()` loop against the runtime's whole path for the same model.
+
+The runtime path is the real one: a capture thread puts a frame into the stream's channel, the dispatch task
+submits it to the accelerator service, a lane preprocesses, invokes and decodes it, the collect task turns it
+into a result envelope and hands it to a sink. `one in flight`: the capture thread waits for each result before
+it puts the next frame, so the figure is the per-frame latency the path adds (four thread wake-ups among it).
+`saturated`: the capture thread tops the channel up whenever a result arrives (it never polls), so the figure
+is the throughput the path sustains, and 1/fps - 1/raw fps is what each frame costs the lane.
+
+Besides the bare `invoke()` loop, a bare `Runner.run` loop (preprocess + invoke + decode, no scheduler) is
+measured, so the report can split the overhead into the model's own pre/post-processing and the path's.
+The three take turns in rounds in one process, so a change of load on the machine touches all of them alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from edge_runtime._compat import TaskGroup
+from edge_runtime.bench._setup import ROOT, BenchModel, frame
+from edge_runtime.channel import Channel
+from edge_runtime.drops import DropCounter
+from edge_runtime.engine import InferStep, StreamRunner
+from edge_runtime.frames import Item
+from edge_runtime.inference import LiteInterpreter, load_model
+from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sinks import Sink
+from edge_runtime.stats import StreamStats
+
+WARM_UP = 20
+ROUNDS = 5  # the loops take turns, so a change of load on the machine touches all of them alike
+
+
+class _SignalSink(Sink):
+    def __init__(self) -> None:
+        super().__init__("bench")
+        self.count = 0
+        self.arrived = threading.Event()
+
+    def send(self, envelope: dict[str, Any]) -> None:
+        del envelope
+        self.count += 1
+        self.arrived.set()
+
+
+def _latencies(call: Callable[[], object], frames: int) -> list[float]:
+    return [_seconds(call) for _ in range(frames)]
+
+
+def _seconds(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def _rate(call: Callable[[], int], seconds: float) -> float:
+    """Calls per second of `call` (which returns how many frames it finished) over `seconds`."""
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        done += call()
+    return done / (time.perf_counter() - start)
+
+
+class _Loops:
+    """The three ways to run a frame: `invoke()` alone, a bare `Runner.run`, and the runtime's path."""
+
+    def __init__(self, model: BenchModel, channel: Channel[Item], sink: _SignalSink, stats: StreamStats) -> None:
+        self.interp = LiteInterpreter(model.path, model.accel(), f"model 'bench' ({model.path})")
+        info = self.interp.inputs[0]
+        self.interp.set_input(np.zeros(info.shape, dtype=info.dtype))
+        self.runner = load_model("bench", model.config(), model.accel(), ROOT).instantiate()
+        self.items = [frame(model, i) for i in range(8)]
+        self.channel = channel
+        self.sink = sink
+        self.stats = stats
+        self.i = 0
+        self.put = 0  # frames put into the channel, to wait for the last results before another loop runs
+
+    def invoke(self) -> int:
+        self.interp.invoke()
+        return 1
+
+    def bare(self) -> int:
+        self.i += 1
+        self.runner.run(self.items[self.i % len(self.items)])
+        return 1
+
+    def one_in_flight(self) -> int:
+        self.i += 1
+        self.sink.arrived.clear()
+        self._put()
+        self.sink.arrived.wait(5)
+        return 1
+
+    def top_up(self) -> int:
+        """Fill the channel, then wait for a result (it never polls); returns the results that arrived."""
+        first = self.sink.count
+        self.sink.arrived.clear()
+        while len(self.channel) < self.channel.capacity:
+            self._put()
+        self.sink.arrived.wait(1)
+        return self.sink.count - first
+
+    def drained(self) -> None:
+        """Wait until every frame put has its result or was superseded: the lane is idle again."""
+        end = time.monotonic() + 5
+        while self.sink.count + self.stats.drops.total < self.put and time.monotonic() < end:
+            self.sink.arrived.clear()
+            self.sink.arrived.wait(0.1)
+
+    def _put(self) -> None:
+        self.i += 1
+        self.put += 1
+        self.channel.put(self.items[self.i % len(self.items)])
+
+    def measure(self, frames: int, seconds: float) -> dict[str, dict[str, float]]:
+        loops = {"raw": self.invoke, "raw_run": self.bare, "runtime": self.one_in_flight}
+        for call in loops.values():
+            _latencies(call, WARM_UP)
+        times: dict[str, list[float]] = {name: [] for name in loops}
+        for _ in range(ROUNDS):
+            for name, call in loops.items():
+                times[name] += _latencies(call, max(1, frames // ROUNDS))
+        rates: dict[str, list[float]] = {name: [] for name in loops}
+        for _ in range(ROUNDS):
+            for name, call in loops.items():
+                rates[name].append(_rate(self.top_up if name == "runtime" else call, seconds / ROUNDS))
+                self.drained()
+        self.channel.close()
+        return {
+            name: {
+                "median_us": statistics.median(times[name]) * 1e6,
+                "mean_us": statistics.fmean(times[name]) * 1e6,
+                "fps": statistics.median(rates[name]),
+            }
+            for name in loops
+        }
+
+
+def _measure(model: BenchModel, frames: int, seconds: float) -> dict[str, dict[str, float]]:
+    return asyncio.run(_with_runtime(model, frames, seconds))
+
+
+async def _with_runtime(model: BenchModel, frames: int, seconds: float) -> dict[str, dict[str, float]]:
+    service = AcceleratorService(model.accel())
+    service.set_model("bench", load_model("bench", model.config(), model.accel(), ROOT))
+    stats = service.register_stream("bench", "high", None)
+    channel: Channel[Item] = Channel(2, "drop_newest", DropCounter())
+    sink = _SignalSink()
+    infer = InferStep("bench", "high", None, service.submit)
+    runner = StreamRunner("bench", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
+    loops = _Loops(model, channel, sink, stats)
+    async with TaskGroup() as group:
+        accelerator = group.create_task(service.run(), name="accelerator")
+        group.create_task(runner.dispatch(), name="dispatch:bench")
+        collect = group.create_task(runner.collect(), name="collect:bench")
+        channel.bind(asyncio.get_running_loop())
+        figures = await asyncio.to_thread(loops.measure, frames, seconds)
+        await collect
+        accelerator.cancel()
+    return figures
+
+
+def _envelope(result: Any) -> dict[str, Any]:
+    return {"seq": result.seq}
+
+
+def run(model: BenchModel, frames: int = 500, seconds: float = 5.0) -> dict[str, Any]:
+    figures = _measure(model, frames, seconds)
+    raw, bare, path = figures["raw"], figures["raw_run"], figures["runtime"]
+    overhead_us = path["median_us"] - raw["median_us"]
+    return {
+        "raw": raw,
+        "raw_run": bare,
+        "runtime": path,
+        "pre_post_us": bare["median_us"] - raw["median_us"],
+        "path_us": path["median_us"] - bare["median_us"],
+        "overhead_us": overhead_us,
+        "overhead_pct": 100 * overhead_us / raw["median_us"],
+        "saturated_frame_us": 1e6 / path["fps"] - 1e6 / raw["fps"],
+        "throughput_ratio": path["fps"] / raw["fps"],
+    }

@@ -1,0 +1,53 @@
+"""Checks that need the whole config: names that refer to other sections, and files that must exist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge_runtime.config._errors import Problem
+from edge_runtime.config._models import BUILTIN_SINKS, InferStageConfig, RuntimeConfig
+from edge_runtime.config._yaml import Marks, Path_
+
+
+def check_references(config: RuntimeConfig, marks: Marks, file: str, base_dir: Path) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def problem(path: Path_, message: str) -> None:
+        mark = marks.find(path)
+        line, col, where = (mark.line, mark.col, mark.file) if mark else (1, 1, file)
+        problems.append(Problem(where, line, col, ".".join(str(p) for p in path), message))
+
+    for name, model in config.models.items():
+        path = resolve_path(base_dir, model.path)
+        if not path.is_file():
+            hint = "shipped models are fetched by `edge-runtime models fetch`"
+            problem(("models", name, "path"), f"model file not found: {path} ({hint})")
+    shares = {name: s.min_share for name, s in config.streams.items() if s.min_share}
+    if sum(shares.values()) > 1:
+        last = list(shares)[-1]
+        problem(("streams", last, "min_share"), f"the streams' min_share add up to {sum(shares.values()):g} (max 1)")
+    for stream_name, stream in config.streams.items():
+        base: Path_ = ("streams", stream_name)
+        stages = stream.pipeline if isinstance(stream.pipeline, list) else []
+        seen: set[str] = set()
+        for i, stage in enumerate(stages):
+            stage_name = stage.name or stage.type
+            if stage_name in seen:
+                problem((*base, "pipeline", i, "name"), f"duplicate stage name {stage_name!r} in this pipeline")
+            seen.add(stage_name)
+            if isinstance(stage, InferStageConfig) and stage.model not in config.models:
+                known = ", ".join(sorted(config.models)) or "none defined"
+                problem((*base, "pipeline", i, "model"), f"unknown model {stage.model!r} (models: {known})")
+        for i, sink in enumerate(stream.sinks):
+            if sink == "cloud" and config.cloud is None:
+                problem((*base, "sinks", i), "sink 'cloud' needs a top-level `cloud:` section")
+            elif sink not in config.sinks and sink not in BUILTIN_SINKS:
+                known = ", ".join([*BUILTIN_SINKS, *sorted(config.sinks)])
+                problem((*base, "sinks", i), f"unknown sink {sink!r} (sinks: {known})")
+    return problems
+
+
+def resolve_path(base_dir: Path, path: str) -> Path:
+    """Relative paths in a config are relative to the config file's directory."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else base_dir / p

@@ -1,0 +1,124 @@
+"""YAML reading that remembers where every key came from, and `${env:NAME,default}` interpolation.
+
+`load_yaml(path)` returns plain data plus a `Marks` map from key paths to `(file, line, col)`, so a validation
+error on `streams.porch.source.fps` can point at the line the user wrote. Duplicate keys are an error
+(PyYAML would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edge_runtime.config._errors import ConfigError, Problem
+
+Path_ = tuple[str | int, ...]
+_ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?:,([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Mark:
+    file: str
+    line: int  # 1-based
+    col: int  # 1-based
+
+
+@dataclass
+class Marks:
+    """Where each key path was written; the closest enclosing path answers for paths that were not."""
+
+    by_path: dict[Path_, Mark] = field(default_factory=dict)
+
+    def find(self, path: Path_) -> Mark | None:
+        for end in range(len(path), -1, -1):
+            mark = self.by_path.get(tuple(path[:end]))
+            if mark is not None:
+                return mark
+        return None
+
+    def graft(self, prefix: Path_, other: Marks) -> None:
+        """Add another file's marks under `prefix` (an included pipeline)."""
+        for path, mark in other.by_path.items():
+            self.by_path[prefix + path] = mark
+
+
+def load_yaml(path: Path) -> tuple[Any, Marks]:
+    """Parse one YAML file; raise ConfigError with one Problem per syntax or interpolation error."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(name, 1, 1, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(" ".join(filter(None, [exc.context, exc.problem])).split()) or "invalid YAML"
+        raise ConfigError([Problem(name, line, col, "", f"invalid YAML: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(name, 1, 1, "", f"invalid YAML: {exc}")]) from None
+    if node is None:
+        raise ConfigError([Problem(name, 1, 1, "", "the file is empty")])
+    builder = _Builder(name)
+    data = builder.build(node, ())
+    if builder.problems:
+        raise ConfigError(builder.problems)
+    return data, builder.marks
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.marks = Marks()
+        self.problems: list[Problem] = []
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.marks.by_path.setdefault(path, self._mark(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        if node.tag == "tag:yaml.org,2002:str" and "${" in node.value:
+            return self._interpolate(node, path)
+        return yaml.SafeLoader("").construct_object(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in out:
+                mark = self._mark(key_node)
+                where = ".".join(str(p) for p in (*path, key))
+                self.problems.append(Problem(self.file, mark.line, mark.col, where, f"duplicate key {key!r}"))
+                continue
+            self.marks.by_path[(*path, key)] = self._mark(key_node)
+            out[key] = self.build(value_node, (*path, key))
+            self.marks.by_path[(*path, key)] = self._mark(key_node)
+        return out
+
+    def _interpolate(self, node: yaml.ScalarNode, path: Path_) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            value = os.environ.get(name)
+            if value is not None:
+                return value
+            if default is not None:
+                return default.strip()
+            mark = self._mark(node)
+            where = ".".join(str(p) for p in path)
+            self.problems.append(
+                Problem(self.file, mark.line, mark.col, where, f"environment variable {name} is not set (no default)")
+            )
+            return ""
+
+        return _ENV.sub(replace, node.value)
+
+    def _mark(self, node: yaml.Node) -> Mark:
+        return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)

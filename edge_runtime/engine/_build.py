@@ -1,0 +1,163 @@
+"""Build a `Runtime` from a validated config: load models, make sources, stages, sinks and streams."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cloud_sync.models import KeyFileError, ModelUpdatesConfig
+from cloud_sync.models.mqtt import MqttDeviceLink
+from cloud_sync.models.zmq import ZmqDeviceLink
+from edge_runtime.channel import Channel
+from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
+from edge_runtime.config._models import DeviceCloudConfig
+from edge_runtime.engine._runtime import Background, Runtime, StreamParts
+from edge_runtime.engine._status import StatusDisplay
+from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
+from edge_runtime.engine._terminal import LiveTerminal
+from edge_runtime.frames import Item
+from edge_runtime.inference import ModelError
+from edge_runtime.results import Result
+from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sinks import ConsoleSink, Sink, build_sink
+from edge_runtime.sinks.cloud import CloudSink
+from edge_runtime.sources import build_source
+from edge_runtime.stages import build_stage
+from edge_runtime.stats import StreamStats
+from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(
+    config: RuntimeConfig,
+    base_dir: Path,
+    display: str | None = None,
+    extra_sinks: dict[str, Sink] | None = None,
+) -> tuple[Runtime, AcceleratorService]:
+    """Everything that can fail on a user's mistake (a model, a path) fails here, before any task starts."""
+    boot_id = uuid.uuid4().hex
+    service = AcceleratorService(config.accelerator)
+    updates = config.cloud.models if config.cloud is not None else None
+    for name, handle in load_models(config.models, config.accelerator, base_dir, updates).items():
+        service.set_model(name, handle)
+    background: dict[str, Background] = {"accelerator": service.run}
+    submit: Submit = service.submit
+    if config.cloud is not None and updates is not None:
+        frames = RecentFrames()
+        submit = frames.tap(service.submit)
+        background.update(
+            _model_updates(config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir)
+        )
+    mode = _display_mode(display or config.status.display)
+    terminal = LiveTerminal() if mode == "tty" else None
+    sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {})
+
+    def envelope(result: Result) -> dict[str, Any]:
+        return result.envelope(config.device.id, boot_id)
+
+    streams: list[StreamParts] = []
+    for name, stream in config.streams.items():
+        streams.append(
+            _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
+        )
+    all_stats = [parts.runner.stats for parts in streams]
+    status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
+    used = {id(s): s for parts in streams for s in parts.runner.sinks}
+    runtime = Runtime(streams, list(used.values()), background, status)
+    return runtime, service
+
+
+def _stream(
+    name: str,
+    config: StreamConfig,
+    *,
+    service: AcceleratorService,
+    submit: Submit,
+    sinks: dict[str, Sink],
+    envelope: Callable[[Result], dict[str, Any]],
+    base_dir: Path,
+) -> StreamParts:
+    stages_config = config.pipeline if isinstance(config.pipeline, list) else []
+    infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig)), None)
+    if infer_config is not None:
+        stats = service.register_stream(
+            name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms
+        )
+        infer = InferStep(infer_config.model, config.priority, config.deadline_ms, submit)
+    else:
+        stats, infer = StreamStats(name), None
+    source = build_source(config.source, name, stats.drops, base_dir)
+    policy = source.channel_policy()
+    channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer)
+    stages = [build_stage(s, name) for s in stages_config if not isinstance(s, InferStageConfig)]
+    runner = StreamRunner(
+        name,
+        channel,
+        stats=stats,
+        infer=infer,
+        stages=stages,
+        sinks=[sinks[s] for s in config.sinks],
+        envelope=envelope,
+    )
+    return StreamParts(runner, source)
+
+
+def _sinks(
+    config: RuntimeConfig, base_dir: Path, boot_id: str, printer: Callable[[str], None] | None, extra: dict[str, Sink]
+) -> dict[str, Sink]:
+    sinks: dict[str, Sink] = {name: build_sink(name, c, base_dir, printer) for name, c in config.sinks.items()}
+    sinks.setdefault("console", ConsoleSink("console", printer=printer))
+    if config.cloud is not None:
+        cloud = _with_outbox_under(config.cloud, base_dir)
+        ranks = {name: s.priority for name, s in config.streams.items()}
+        sinks["cloud"] = CloudSink(cloud, config.device.id, boot_id, ranks)
+    sinks.update(extra)
+    return sinks
+
+
+def _with_outbox_under(cloud: DeviceCloudConfig, base_dir: Path) -> DeviceCloudConfig:
+    """The outbox path, like every relative path in a config, is relative to the config file."""
+    path = Path(cloud.outbox.path)
+    if path.is_absolute():
+        return cloud
+    outbox = cloud.outbox.model_copy(update={"path": str(base_dir / path)})
+    return cloud.model_copy(update={"outbox": outbox})
+
+
+def _model_updates(
+    config: RuntimeConfig,
+    cloud: DeviceCloudConfig,
+    *,
+    updates: ModelUpdatesConfig,
+    service: AcceleratorService,
+    frames: RecentFrames,
+    base_dir: Path,
+) -> dict[str, Background]:
+    """Signed model pushes over the same broker (MQTT) or cloud endpoint (ZeroMQ) that carries results."""
+    device = config.device.id
+    link: MqttDeviceLink | ZmqDeviceLink
+    if cloud.mqtt is not None:
+        link = MqttDeviceLink(cloud.mqtt, device, updates.groups, cloud.topic_prefix)
+    elif cloud.zmq is not None and updates.zmq_endpoint is not None:
+        link = ZmqDeviceLink(updates.zmq_endpoint, device, updates.groups, cloud.topic_prefix)
+    else:
+        raise ModelError("cloud.models: model updates need cloud.mqtt, or cloud.zmq with cloud.models.zmq_endpoint")
+    try:
+        updater = ModelUpdater(
+            service=service, models=config.models, accel=config.accelerator, base_dir=base_dir,
+            config=updates, frames=frames, link=link, device=device,
+        )  # fmt: skip
+    except KeyFileError as exc:
+        raise ModelError(f"cloud.models.trusted_keys: {exc}") from None
+    return {"models:link": link.run, "models:updater": updater.run}
+
+
+def _display_mode(display: str) -> Any:
+    if display == "auto":
+        return "tty" if sys.stdout.isatty() else "log"
+    return display

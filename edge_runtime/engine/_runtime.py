@@ -1,0 +1,133 @@
+"""The runtime: one task group owning the accelerator, the sinks, the status display and every stream.
+
+Start-up is building objects (models are loaded and checked before any task starts); shutdown is
+cancellation, in one order written once here:
+  1. the source tasks are cancelled (SIGINT/SIGTERM, `--duration`, or `stop()`); their threads are joined;
+  2. each stream drains what it already accepted: dispatch ends, outcomes are collected;
+  3. the stages flush (open windows close, open tracks end) into the sinks; the sinks close (files flushed,
+     the outbox committed);
+  4. the accelerator and sink tasks are cancelled; lane threads are joined.
+If draining takes longer than `drain_timeout`, the stream tasks are cancelled too and step 3 still runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge_runtime._compat import TaskGroup
+from edge_runtime.engine._status import StatusDisplay
+from edge_runtime.engine._stream import StreamRunner
+from edge_runtime.sinks import Sink
+from edge_runtime.sources import Source
+
+log = logging.getLogger(__name__)
+Background = Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class StreamParts:
+    runner: StreamRunner
+    source: Source
+
+
+@dataclass
+class Runtime:
+    streams: list[StreamParts]
+    sinks: list[Sink]
+    background: dict[str, Background] = field(default_factory=dict)
+    status: StatusDisplay | None = None
+    drain_timeout: float = 4.0
+
+    def __post_init__(self) -> None:
+        self._source_tasks: list[asyncio.Task[None]] = []
+        self._stream_tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def run(self, duration: float | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread / not supported
+                loop.add_signal_handler(sig, self.stop)
+        if duration is not None:
+            loop.call_later(duration, self.stop)
+        started = time.monotonic()
+        async with TaskGroup() as infra:
+            infra_tasks = [infra.create_task(coro(), name=name) for name, coro in self.background.items()]
+            infra_tasks += [infra.create_task(sink.run(), name=f"sink:{sink.name}") for sink in self.sinks]
+            if self.status is not None:
+                infra_tasks.append(infra.create_task(self.status.run(started), name="status"))
+            infra_tasks.append(infra.create_task(self._tick(), name="ticker"))
+            try:
+                await self._run_streams()
+            finally:
+                await self._finish(infra_tasks)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+    def stop(self) -> None:
+        """Begin an orderly stop (idempotent): cancel the sources, let the streams drain."""
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info("stopping: draining streams")
+        for task in self._source_tasks:
+            task.cancel()
+        asyncio.get_running_loop().call_later(self.drain_timeout, self._cancel_streams)
+
+    async def _run_streams(self) -> None:
+        async with TaskGroup() as group:
+            for parts in self.streams:
+                name = parts.runner.name
+                self._source_tasks.append(group.create_task(self._source(parts), name=f"source:{name}"))
+                self._stream_tasks.append(group.create_task(parts.runner.dispatch(), name=f"dispatch:{name}"))
+                self._stream_tasks.append(group.create_task(parts.runner.collect(), name=f"collect:{name}"))
+            if self._stopping:
+                self._cancel_sources()
+
+    def _cancel_sources(self) -> None:
+        for task in self._source_tasks:
+            task.cancel()
+
+    def _cancel_streams(self) -> None:
+        for task in self._stream_tasks:
+            if not task.done():
+                log.warning("stream task %s did not drain in %.0f s: cancelled", task.get_name(), self.drain_timeout)
+                task.cancel()
+
+    @staticmethod
+    async def _source(parts: StreamParts) -> None:
+        try:
+            await parts.source.run(parts.runner.channel)
+        except asyncio.CancelledError:
+            pass  # stop: the stream drains what it has
+        except Exception as exc:  # a source that dies never takes the runtime or the other streams down
+            log.error("stream %r: source stopped: %s: %s", parts.runner.name, type(exc).__name__, exc)
+        finally:
+            parts.runner.channel.close()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.time()
+            for parts in self.streams:
+                parts.runner.tick(now)
+
+    async def _finish(self, infra_tasks: list[asyncio.Task[None]]) -> None:
+        for parts in self.streams:
+            parts.runner.flush()
+        for sink in self.sinks:
+            try:
+                await sink.close()
+            except Exception as exc:  # one sink failing to close must not keep the others open
+                log.error("sink %r: close failed: %s", sink.name, exc)
+        if self.status is not None:
+            self.status.final()
+        for task in infra_tasks:
+            task.cancel()

