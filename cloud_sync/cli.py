@@ -13,8 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from cloud_sync._tls import LinkError
+from cloud_sync.models import KeyFileError, ManifestError
 
-SUBCOMMANDS: tuple[str, ...] = ("cloud_sync.listen",)
+SUBCOMMANDS: tuple[str, ...] = ("cloud_sync.listen", "cloud_sync.models.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LinkError as exc:
         print(f"edge-cloud {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except (KeyFileError, ManifestError, OSError, ValueError) as exc:  # a user's key, model file or argument
+        print(f"edge-cloud {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return status

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cloud_sync.config import MqttConfig
-from cloud_sync.models.keys import KeyFileError, generate_keys, key_id, load_private_key
+from cloud_sync.models.keys import generate_keys, key_id, load_private_key
 from cloud_sync.models.links import CloudLink
 from cloud_sync.models.manifest import DEFAULT_CHUNK, Manifest, Target, make_manifest, rollback_command, sign_manifest
 from cloud_sync.models.pusher import ModelPusher
@@ -157,19 +157,7 @@ async def _cloud_link(args: argparse.Namespace) -> AsyncIterator[CloudLink]:
             await task
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="edge-cloud")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_keys_commands(sub)
-    add_models_commands(sub)
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.func(args)
-    except (KeyFileError, OSError, ValueError) as exc:
-        print(f"edge-cloud: {exc}", file=sys.stderr)
-        return 2
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def register(subparsers: Any) -> None:
+    """`edge-cloud keys ...` and `edge-cloud models ...` (see cloud_sync.cli)."""
+    add_keys_commands(subparsers)
+    add_models_commands(subparsers)

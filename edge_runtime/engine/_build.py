@@ -125,7 +125,7 @@ def _with_outbox_under(cloud: DeviceCloudConfig, base_dir: Path) -> DeviceCloudC
     path = Path(cloud.outbox.path)
     if path.is_absolute():
         return cloud
-    outbox = cloud.outbox.model_copy(update={"path": str(base_dir / path)})
+    outbox = cloud.outbox.model_copy(update={"path": base_dir / path})
     return cloud.model_copy(update={"outbox": outbox})
 
 

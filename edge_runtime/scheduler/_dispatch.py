@@ -6,8 +6,10 @@ finishes a job pops its next one itself, under the lock, without a round trip th
 decisions (class, deadline, staleness) are still taken at dispatch time, just on the lane's thread.
 
 What leaves the queue or a lane (`Report`: a finished job, or a job refused with a reason) is handed back to the
-loop in batches: the first report after the loop last collected schedules one `notify` (a loop callback), and the
-loop takes every report gathered by then (`collect`). Until the loop has taken it, a finished job counts as running.
+loop in batches: the first report after the loop last collected owes the loop one `notify` (a loop callback), and
+the loop takes every report gathered by then (`collect`). Until the loop has taken it, a finished job counts as
+running. The lane that owes the notify sends it outside the lock, once its next job is ready to invoke (or before
+it waits): the wake-up makes the loop take the GIL, and by then the lane no longer needs it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from edge_runtime.drops import ERROR
 from edge_runtime.jobs import Job, ModelHandle
-from edge_runtime.scheduler._lane import Assignment, Finished, Forget, Lane
+from edge_runtime.scheduler._lane import Assignment, Finished, Forget, Lane, Next
 from edge_runtime.scheduler._tickets import QueuePolicy, Ticket
 
 Clock = Callable[[], float]
@@ -58,7 +60,7 @@ class Dispatcher:
         """Start the lane threads; `notify` is called (from a lane thread) when reports wait for the loop."""
         self._notify = notify
         for lane in self.lanes:
-            lane.start(self.next_for)
+            lane.start(self.next_for, self.tell_loop)
 
     # --- the loop's side -------------------------------------------------------------------------------------
 
@@ -117,24 +119,32 @@ class Dispatcher:
 
     # --- the lanes' side (lane threads) ----------------------------------------------------------------------
 
-    def next_for(self, lane: Lane, finished: Finished | None) -> tuple[Assignment | None, list[Forget]]:
-        """Report the job a lane finished, then wait for its next job or models to forget; (None, []) at stop."""
+    def next_for(self, lane: Lane, finished: Finished | None) -> Next:
+        """Report the job a lane finished and hand it its next one (or models to forget), waiting while there is
+        nothing; `Next(None, [], ...)` at stop. When `Next.owed`, the lane calls `tell_loop` before it next blocks
+        (in `invoke()`, or here waiting), so the loop's work on the reports overlaps the lane's, not its Python."""
         with self.lock:
             if finished is not None:
                 lane.current = None
                 if not finished.assignment.abandoned:
-                    self._report(finished)
-            while True:
-                forgets, lane.forgets = lane.forgets, []
-                if lane.current is None and not self.stopped and len(self.policy):
-                    refused: list[Refused] = []
-                    lane.current = self._pop_for(lane, self._clock(), refused)
-                    self._report(*refused)
-                if lane.current is not None or forgets or self.stopped:
-                    return lane.current, forgets
+                    self._reports.append(finished)
+            work = self._work_for(lane)
+            if work is not None:
+                return Next(*work, owed=self._owe())
+            owed = self._owe()
+        if owed:
+            self.tell_loop()
+        with self.lock:
+            while (work := self._work_for(lane)) is None:
                 lane.waiting = True
                 lane.wake.wait()
                 lane.waiting = False
+            return Next(*work, owed=self._owe())
+
+    def tell_loop(self) -> None:
+        """Have the loop collect the reports (called by a lane, outside the lock)."""
+        if self._notify is not None:
+            self._notify()
 
     # --- under the lock --------------------------------------------------------------------------------------
 
@@ -150,13 +160,23 @@ class Dispatcher:
                 return Assignment(ticket, handle, now)
             refused.append(Refused(ticket, ERROR, f"no model {ticket.job.model!r} is loaded"))
 
-    def _report(self, *reports: Report) -> None:
-        if not reports:
-            return
-        self._reports.extend(reports)
-        if not self._notified and self._notify is not None:
+    def _work_for(self, lane: Lane) -> tuple[Assignment | None, list[Forget]] | None:
+        """What a free lane does now: its next job and/or models to forget; None when there is nothing yet."""
+        forgets, lane.forgets = lane.forgets, []
+        if lane.current is None and not self.stopped and len(self.policy):
+            refused: list[Refused] = []
+            lane.current = self._pop_for(lane, self._clock(), refused)
+            self._reports.extend(refused)
+        if lane.current is not None or forgets or self.stopped:
+            return lane.current, forgets
+        return None
+
+    def _owe(self) -> bool:
+        """True when reports wait and nobody has told the loop yet: the caller must (`tell_loop`)."""
+        if self._reports and not self._notified:
             self._notified = True
-            self._notify()
+            return True
+        return False
 
     def _take_reports(self) -> list[Report]:
         reports, self._reports = self._reports, []

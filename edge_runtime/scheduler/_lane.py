@@ -4,6 +4,10 @@ The lane asks the dispatcher for its next job (`next_for`) the moment it is free
 finished in the same call, so the event loop is not between two jobs. Each lane makes its own runner per model,
 in its own thread, the first time it runs that model's current handle; when a model's handle is replaced, the lane
 drops the old runner after the job it may be running on it (a `forget`).
+
+A runner that also offers its three steps (`StagedRunner`: preprocess, invoke, decode; its `run` is those in
+order) is driven step by step, so the lane can wake the loop for the previous job's outcome between preprocess and
+invoke: the loop then works while `invoke()` has released the GIL, instead of taking the GIL from the lane.
 """
 
 from __future__ import annotations
@@ -11,16 +15,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol, cast, runtime_checkable
 
 from edge_runtime.config import PRIORITIES
+from edge_runtime.frames import Image
 from edge_runtime.jobs import ModelHandle, Runner
 from edge_runtime.scheduler._tickets import LOWEST_RANK, Ticket
 
 LaneOutput = tuple[str, dict[str, Any]] | Exception
 Clock = Callable[[], float]
 Forget = tuple[str, ModelHandle]  # drop the runner of this model unless it was made by this (current) handle
-NextFor = Callable[["Lane", "Finished | None"], tuple["Assignment | None", list[Forget]]]
+NextFor = Callable[["Lane", "Finished | None"], "Next"]
+
+
+@runtime_checkable
+class StagedRunner(Protocol):
+    """A runner whose `run(frame)` is `decode(preprocess(frame.image))` around an `invoke()`."""
+
+    def preprocess(self, image: Image) -> Any: ...
+
+    def invoke(self) -> None: ...
+
+    def decode(self, state: Any) -> tuple[str, dict[str, Any]]: ...
 
 
 @dataclass(slots=True, eq=False)
@@ -31,6 +47,15 @@ class Assignment:
     handle: ModelHandle
     dispatched: float
     abandoned: bool = False  # resolved at stop while still running: its report is ignored
+
+
+class Next(NamedTuple):
+    """What the dispatcher hands a free lane: a job and/or models to forget (neither: stop), and whether the lane
+    owes the loop a wake-up for the reports waiting there."""
+
+    assignment: Assignment | None
+    forgets: list[Forget]
+    owed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +85,11 @@ class Lane:
         self.errors = 0
         self.busy_s = 0.0
         self._clock = clock
-        self._runners: dict[str, tuple[ModelHandle, Runner]] = {}  # touched by the lane thread only
+        self._runners: dict[str, tuple[ModelHandle, Runner, bool]] = {}  # lane thread only; bool: staged
         self._thread: threading.Thread | None = None
 
-    def start(self, next_for: NextFor) -> None:
-        self._thread = threading.Thread(target=self._main, args=(next_for,), name=self.name, daemon=True)
+    def start(self, next_for: NextFor, tell_loop: Callable[[], None]) -> None:
+        self._thread = threading.Thread(target=self._main, args=(next_for, tell_loop), name=self.name, daemon=True)
         self._thread.start()
 
     def join(self, timeout: float) -> bool:
@@ -84,43 +109,76 @@ class Lane:
             "busy_s": round(self.busy_s, 3),
         }
 
-    def _main(self, next_for: NextFor) -> None:
+    def _main(self, next_for: NextFor, tell_loop: Callable[[], None]) -> None:
         try:
-            self._serve(next_for)
+            self._serve(next_for, tell_loop)
         finally:
             self._runners.clear()  # free the interpreters with the thread
 
-    def _serve(self, next_for: NextFor) -> None:
+    def _serve(self, next_for: NextFor, tell_loop: Callable[[], None]) -> None:
         clock = self._clock
         finished: Finished | None = None
         while True:
-            assignment, forgets = next_for(self, finished)
+            assignment, forgets, owed = next_for(self, finished)
             finished = None
             for model, current in forgets:
                 self._forget(model, current)
-            if assignment is not None:
-                start = clock()
-                output = self._run(assignment)
-                finished = Finished(self, assignment, output, clock() - start)
-            elif not forgets:
-                return  # stopped
+            if assignment is None:
+                if owed:
+                    tell_loop()
+                if not forgets:
+                    return  # stopped
+                continue
+            start = clock()
+            output = self._run(assignment, _Once(tell_loop) if owed else _NOTHING)
+            finished = Finished(self, assignment, output, clock() - start)
 
-    def _run(self, assignment: Assignment) -> LaneOutput:
+    def _run(self, assignment: Assignment, tell_loop: _Once) -> LaneOutput:
+        """Run the job; `tell_loop` just before the lane blocks on the model (or a runner is made)."""
         job = assignment.ticket.job
         try:
-            kind, payload = self._runner(job.model, assignment.handle).run(job.frame)
+            held = self._runners.get(job.model)
+            if held is None or held[0] is not assignment.handle:
+                tell_loop()  # making a runner takes a while
+                held = self._make_runner(job.model, assignment.handle)
+            runner = held[1]
+            if not held[2]:
+                tell_loop()
+                return runner.run(job.frame)
+            staged = cast(StagedRunner, runner)
+            state = staged.preprocess(job.frame.image)
+            tell_loop()
+            staged.invoke()
+            return staged.decode(state)
         except Exception as exc:  # the service reports it and keeps going
             return exc
-        return (kind, payload)
+        finally:
+            tell_loop()
 
     def _forget(self, model: str, current: ModelHandle) -> None:
         held = self._runners.get(model)
         if held is not None and held[0] is not current:
             del self._runners[model]
 
-    def _runner(self, model: str, handle: ModelHandle) -> Runner:
-        held = self._runners.get(model)
-        if held is None or held[0] is not handle:
-            held = (handle, handle.instantiate())
-            self._runners[model] = held
-        return held[1]
+    def _make_runner(self, model: str, handle: ModelHandle) -> tuple[ModelHandle, Runner, bool]:
+        runner = handle.instantiate()
+        held = (handle, runner, isinstance(runner, StagedRunner))
+        self._runners[model] = held
+        return held
+
+
+class _Once:
+    """Calls `call` the first time it is called, then never again."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: Callable[[], None] | None) -> None:
+        self._call = call
+
+    def __call__(self) -> None:
+        call, self._call = self._call, None
+        if call is not None:
+            call()
+
+
+_NOTHING = _Once(None)

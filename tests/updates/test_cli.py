@@ -13,7 +13,7 @@ from tests.updates.support import DEVICE, MODELS, Cloud, Device
 from tests.updates.test_mqtt_push import links
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
-CLI = [sys.executable, "-m", "cloud_sync.models.cli"]
+CLI = [sys.executable, "-m", "cloud_sync"]
 
 
 async def run(*args: str) -> tuple[int, str]:
