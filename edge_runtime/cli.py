@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,9 +17,7 @@ from edge_runtime.config import ConfigError, RuntimeConfig, load_config
 from edge_runtime.engine._terminal import LiveTerminal, TerminalLogHandler
 
 USER_ERROR = 2
-# OpenCV and its FFmpeg backend print to stderr on every failed camera open unless told not to.
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 COMMANDS = ("run", "validate", "schema", "models", "bench")
 
 
@@ -94,7 +91,7 @@ def _run(ns: argparse.Namespace) -> int:
     if runtime.status is not None and runtime.status.terminal is not None:
         _log_above(runtime.status.terminal)
     asyncio.run(runtime.run(ns.duration))
-    return 0
+    return 1 if runtime.failed else 0
 
 
 def _log_above(terminal: LiveTerminal) -> None:

@@ -49,6 +49,7 @@ class Runtime:
         self._source_tasks: list[asyncio.Task[None]] = []
         self._stream_tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.failed: list[str] = []  # background parts that stopped with an error (the run then stops too)
 
     async def run(self, duration: float | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -59,8 +60,13 @@ class Runtime:
             loop.call_later(duration, self.stop)
         started = time.monotonic()
         async with TaskGroup() as infra:
-            infra_tasks = [infra.create_task(coro(), name=name) for name, coro in self.background.items()]
-            infra_tasks += [infra.create_task(sink.run(), name=f"sink:{sink.name}") for sink in self.sinks]
+            infra_tasks = [
+                infra.create_task(self._guard(name, coro), name=name) for name, coro in self.background.items()
+            ]
+            infra_tasks += [
+                infra.create_task(self._guard(f"sink:{sink.name}", sink.run), name=f"sink:{sink.name}")
+                for sink in self.sinks
+            ]
             if self.status is not None:
                 infra_tasks.append(infra.create_task(self.status.run(started), name="status"))
             infra_tasks.append(infra.create_task(self._tick(), name="ticker"))
@@ -111,6 +117,17 @@ class Runtime:
             log.error("stream %r: source stopped: %s: %s", parts.runner.name, type(exc).__name__, exc)
         finally:
             parts.runner.channel.close()
+
+    async def _guard(self, name: str, part: Background) -> None:
+        """A background part that fails is reported in one line and stops the runtime in order."""
+        try:
+            await part()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("%s stopped: %s: %s", name, type(exc).__name__, exc)
+            self.failed.append(name)
+            self.stop()
 
     async def _tick(self) -> None:
         while True:

@@ -35,7 +35,10 @@ def put_wait(out: Channel[Item], item: Item, stop: threading.Event) -> bool:
 class ThreadedSource(Source):
     """A source whose `capture()` loop runs in a dedicated thread."""
 
-    join_timeout_s = 5.0  # longest a single blocking read may take after stop is asked
+    # Longest wait for the thread after stop is asked. A thread still blocked in a driver call after that (an
+    # RTSP open that has not timed out yet) is left to finish on its own: it is a daemon and puts nothing more,
+    # so the runtime still stops within its 5 s budget.
+    join_timeout_s = 3.0
 
     async def run(self, out: Channel[Item]) -> None:
         loop = asyncio.get_running_loop()
@@ -50,9 +53,19 @@ class ThreadedSource(Source):
             await finished
         finally:
             stop.set()
-            await asyncio.to_thread(thread.join, self.join_timeout_s)
-            if thread.is_alive():
+            await self._stopped(finished, thread)
+
+    async def _stopped(self, finished: asyncio.Future[None], thread: threading.Thread) -> None:
+        """Wait (on the loop, no executor thread) for the capture thread to end, at most `join_timeout_s`."""
+        if not finished.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(finished), self.join_timeout_s)
+            except TimeoutError:
                 log.warning("%s", self.describe(f"capture thread still blocked after {self.join_timeout_s:.0f} s"))
+                return
+            except Exception as exc:  # the capture failed while stopping: nothing is waiting for its items now
+                log.debug("%s", self.describe(f"capture ended with {exc!r} while stopping"))
+        thread.join(timeout=1.0)  # it has handed over its result: only its exit is left
 
     @abstractmethod
     def capture(self, out: Channel[Item], stop: threading.Event) -> None:

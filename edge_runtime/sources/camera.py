@@ -75,7 +75,6 @@ class CameraSource(ThreadedSource):
         self.target = _target(config.url, base_dir)
         self.label = redact(str(self.target))
         self.is_file = isinstance(self.target, str) and not _URL.match(self.target) and Path(self.target).is_file()
-        self.join_timeout_s = config.open_timeout + config.stall_timeout + 1.0
         self._rate = RateCap(config.fps)
 
     def capture(self, out: Channel[Item], stop: threading.Event) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -163,3 +164,35 @@ def test_demo_config_finds_the_face(tmp_path: Path) -> None:
     assert by_source["01-astronaut.png"] == 1
     assert by_source["02-coffee.png"] == 0
     assert "[photos] " in proc.stdout
+
+
+def test_sigterm_while_a_camera_hangs_in_open_exits_within_5s(tmp_path: Path) -> None:
+    """An RTSP server that accepts and never answers: the capture thread is stuck in OpenCV's open."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    cfg = tmp_path / "cam.yaml"
+    cfg.write_text(
+        f"streams:\n  cam:\n    source: {{type: camera, url: 'rtsp://127.0.0.1:{port}/cam', fps: 10}}\n"
+        "status: {display: log}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge_runtime", "--config", str(cfg)], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        server.settimeout(20)
+        held, _ = server.accept()  # the camera is now inside its open
+        time.sleep(0.5)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=15)
+        took = time.monotonic() - sent
+        held.close()
+    finally:
+        server.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert took < 5.0, stderr
+    assert "Traceback" not in stderr
