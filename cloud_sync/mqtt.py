@@ -1,20 +1,20 @@
-"""MQTT transport (aiomqtt): our own reconnect loop, birth/LWT status, pipelined QoS 1 publishes.
+"""MQTT transport: our own reconnect loop, birth/LWT status, batches pipelined through one paho client.
 
 Every connection publishes ``online`` (retained, QoS 1) on ``<prefix>/<device>/status`` and registers ``offline``
-(retained) as its Last Will; a clean stop publishes ``offline`` itself. A batch is sent by up to `max_inflight`
-concurrent publishes, so QoS 1 is not paced by round trips; paho writes them in order.
+(retained) as its Last Will; a clean stop publishes ``offline`` itself. A batch is handed to paho whole (in
+slices, so the event loop is never held for long); paho keeps `max_inflight` publishes awaiting their PUBACK and
+writes the rest as PUBACKs arrive, in order. The connection itself is `cloud_sync._mqtt_client.Connection`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
 from collections.abc import AsyncIterator, Sequence
 
-import aiomqtt
+import paho.mqtt.client as paho
 
+from cloud_sync._mqtt_client import Batch, Connection, LinkDown, new_client
 from cloud_sync._tls import describe, ssl_context
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import MqttConfig
@@ -24,75 +24,17 @@ from cloud_sync.envelope import Inbound, Message, device_topic
 log = logging.getLogger("cloud_sync.mqtt")
 ONLINE = b"online"
 OFFLINE = b"offline"
-
-
-class _Batch:
-    """The messages of one `publish` call: which were confirmed, and whether all have been dealt with."""
-
-    def __init__(self, size: int) -> None:
-        self.confirmed: list[int] = []
-        self.remaining = size
-        self.done = asyncio.Event()
-
-    def settle(self, msg_id: int, ok: bool) -> None:
-        if ok:
-            self.confirmed.append(msg_id)
-        self.remaining -= 1
-        if self.remaining <= 0:
-            self.done.set()
-
-
-class _Session:
-    """One live connection: `max_inflight` publishers take messages from one FIFO queue, so paho writes them in
-    submission order and up to `max_inflight` await their PUBACK at once, across batch boundaries."""
-
-    def __init__(self, client: aiomqtt.Client, max_inflight: int, qos: int) -> None:
-        self.client = client
-        self.qos = qos
-        self.lost = asyncio.Event()
-        self._queue: asyncio.Queue[tuple[Message, _Batch]] = asyncio.Queue()
-        self._open: set[_Batch] = set()
-        self._workers = [asyncio.ensure_future(self._publisher()) for _ in range(max_inflight)]
-
-    def submit(self, messages: Sequence[Message]) -> _Batch:
-        batch = _Batch(len(messages))
-        self._open.add(batch)
-        if not messages:
-            batch.done.set()
-        for msg in messages:
-            self._queue.put_nowait((msg, batch))
-        return batch
-
-    async def _publisher(self) -> None:
-        while True:
-            msg, batch = await self._queue.get()
-            ok = False
-            if not self.lost.is_set():
-                try:
-                    await self.client.publish(msg.topic, msg.payload, qos=self.qos, timeout=math.inf)
-                    ok = True
-                except aiomqtt.MqttError:
-                    self.lost.set()  # nothing after a failure may be sent on this connection: order would break
-            batch.settle(msg.id, ok)
-            if batch.done.is_set():
-                self._open.discard(batch)
-
-    def end(self) -> None:
-        """The connection is gone: pending publishes will never be confirmed; their calls return now."""
-        self.lost.set()
-        for worker in self._workers:
-            worker.cancel()
-        for batch in self._open:
-            batch.done.set()
-        self._open.clear()
+SLICE = 64  # messages handed to paho between two turns of the event loop
 
 
 class _Call:
-    """One `publish` call: the session it sent on, and whether it has finished."""
+    """One `publish` call: the connection it was sent on and its batch."""
 
-    def __init__(self, session: _Session) -> None:
-        self.session = session
-        self.done = asyncio.Event()
+    __slots__ = ("batch", "conn")
+
+    def __init__(self, conn: Connection, batch: Batch) -> None:
+        self.conn = conn
+        self.batch = batch
 
 
 class MqttTransport:
@@ -119,7 +61,7 @@ class MqttTransport:
         self.last_error: str | None = None
         self.connects = 0
         self.sent = 0
-        self._session: _Session | None = None
+        self._conn: Connection | None = None
         self._send_lock = asyncio.Lock()
         self._previous: _Call | None = None
         self._up = asyncio.Event()
@@ -129,22 +71,15 @@ class MqttTransport:
     def topic(self, suffix: str) -> str:
         return device_topic(self.prefix, self.device, suffix)
 
-    def client(self) -> aiomqtt.Client:
-        """A configured, unconnected client (TLS, credentials, Last Will)."""
+    def client(self) -> paho.Client:
+        """A configured, unconnected paho client (TLS, credentials, Last Will)."""
         cfg = self.config
-        client = aiomqtt.Client(
-            cfg.host,
-            cfg.port,
-            identifier=cfg.client_id or f"edge-{self.device}",
-            username=cfg.username,
-            password=cfg.password,
-            will=aiomqtt.Will(self.topic("status"), OFFLINE, qos=1, retain=True),
-            keepalive=cfg.keepalive,
-            timeout=10.0,
-            tls_context=ssl_context(cfg.tls) if cfg.tls is not None else None,
-            max_inflight_messages=self.max_inflight,
-        )
-        client.pending_calls_threshold = self.max_inflight + 16  # many pending publishes is the point here
+        client = new_client(cfg.client_id or f"edge-{self.device}")
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls is not None:
+            client.tls_set_context(ssl_context(cfg.tls))
+        client.will_set(self.topic("status"), OFFLINE, qos=1, retain=True)
         return client
 
     async def run(self) -> None:
@@ -152,7 +87,7 @@ class MqttTransport:
         while True:
             try:
                 await self._connected_session()
-            except aiomqtt.MqttError as exc:
+            except LinkDown as exc:
                 message = describe(exc)
                 if message != self.last_error:
                     log.warning("%s: %s (reconnecting with backoff)", where, message)
@@ -160,35 +95,33 @@ class MqttTransport:
             await asyncio.sleep(self._backoff.next())
 
     async def _connected_session(self) -> None:
-        async with self.client() as client:
-            await client.publish(self.topic("status"), ONLINE, qos=1, retain=True)
+        cfg = self.config
+        conn = await Connection.open(self.client(), cfg.host, cfg.port, cfg.keepalive, window=self.max_inflight,
+                                     on_message=self._deliver)
+        try:
+            if not await conn.publish_one(self.topic("status"), ONLINE, qos=1, retain=True):
+                raise LinkDown("the birth message was not acknowledged")
             for suffix in self.subscriptions:
-                await client.subscribe(self.topic(suffix), qos=1)
-            session = _Session(client, self.max_inflight, self.qos)
-            self._session, self.last_error = session, None
+                await conn.subscribe(self.topic(suffix), qos=1)
+            self._conn, self.last_error = conn, None
             self.connects += 1
             self._backoff.reset()
             self._up.set()
-            log.info("mqtt %s:%s: connected", self.config.host, self.config.port)
-            try:
-                async for message in client.messages:
-                    self._deliver(str(message.topic), message.payload)
-            except asyncio.CancelledError:
-                await self._say_offline(client)
-                raise
-            finally:
-                self._up.clear()
-                self._session = None
-                session.end()
+            log.info("mqtt %s:%s: connected", cfg.host, cfg.port)
+            await conn.wait_lost()
+        except asyncio.CancelledError:
+            if not conn.lost:
+                await conn.publish_one(self.topic("status"), OFFLINE, qos=1, retain=True, timeout=2.0)
+                await conn.close()
+            raise
+        finally:
+            self._up.clear()
+            self._conn = None
+            conn.abort()
 
-    async def _say_offline(self, client: aiomqtt.Client) -> None:
-        with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
-            await asyncio.wait_for(client.publish(self.topic("status"), OFFLINE, qos=1, retain=True), 2.0)
-
-    def _deliver(self, topic: str, payload: object) -> None:
-        data = payload if isinstance(payload, bytes) else str(payload or "").encode()
+    def _deliver(self, topic: str, payload: bytes) -> None:
         try:
-            self._inbound.put_nowait(Inbound(topic, data))
+            self._inbound.put_nowait(Inbound(topic, payload))
         except asyncio.QueueFull:
             self.drops.add(INBOUND_FULL)
 
@@ -197,36 +130,44 @@ class MqttTransport:
         await self._up.wait()
 
     async def publish(self, batch: Sequence[Message]) -> list[int]:
-        """Calls may overlap: the next batch is issued while this one awaits its PUBACKs, so the window never
-        drains between batches. Messages go out in call order; a call never sends on a newer connection while an
-        earlier call is still waiting on an older one (a retry must not overtake what it retries)."""
+        """Calls may overlap: the next batch is handed to paho while this one awaits its PUBACKs, so the window
+        never drains between batches. Messages go out in call order. A call made after the connection changed,
+        while the previous call was left unconfirmed on the old one, sends nothing and returns [] (a retry must
+        start from the oldest unconfirmed entry, never overtake it)."""
         if not batch:
             return []
         async with self._send_lock:
-            while (session := self._session) is None:
+            while (conn := self._conn) is None:
                 await self._up.wait()
             previous = self._previous
-            if previous is not None and previous.session is not session:
-                await previous.done.wait()
-            call = self._previous = _Call(session)
-            submitted = session.submit(batch)
-        try:
-            await submitted.done.wait()
-        finally:
-            call.done.set()
-        confirmed = list(submitted.confirmed)
+            if previous is not None and previous.conn is not conn and not previous.batch.complete:
+                self._previous = None
+                return []
+            call = self._previous = _Call(conn, Batch(len(batch)))
+            await self._hand_over(call, batch)
+        await call.batch.done
+        confirmed = call.batch.confirmed
         self.sent += len(confirmed)
         return confirmed
 
-    async def send(self, suffix: str, payload: bytes) -> bool:
-        session = self._session
-        if session is None:
-            return False
+    async def _hand_over(self, call: _Call, batch: Sequence[Message]) -> None:
+        """Give the connection the batch in slices, letting the loop run in between (QoS 0 is written at once)."""
+        given = 0
         try:
-            await session.client.publish(self.topic(suffix), payload, qos=1, timeout=5.0)
-        except aiomqtt.MqttError:
+            for start in range(0, len(batch), SLICE):
+                if start:
+                    await asyncio.sleep(0)
+                chunk = batch[start : start + SLICE]
+                call.conn.publish(call.batch, chunk, self.qos)
+                given += len(chunk)
+        finally:
+            call.batch.skip(len(batch) - given)
+
+    async def send(self, suffix: str, payload: bytes) -> bool:
+        conn = self._conn
+        if conn is None:
             return False
-        return True
+        return await conn.publish_one(self.topic(suffix), payload, qos=1, timeout=5.0)
 
     async def inbound(self) -> AsyncIterator[Inbound]:
         while True:
@@ -235,7 +176,7 @@ class MqttTransport:
     def stats(self) -> dict[str, object]:
         return {
             "link": "mqtt",
-            "connected": self._session is not None,
+            "connected": self._conn is not None,
             "connects": self.connects,
             "sent": self.sent,
             "last_error": self.last_error,

@@ -7,6 +7,7 @@ from the committer thread or the drain executor, never from the event loop. One 
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
 import time
@@ -21,6 +22,20 @@ from cloud_sync.envelope import Key, Message
 
 Policy = Literal["reject", "drop_oldest_lowest"]
 _CHUNK = 500  # ids per statement, under every SQLite's variable limit
+_SKIP_IN_SQL = 900  # in-flight ids a fetch excludes in its query (with the limit: under 999 variables)
+_INSERT = (
+    "INSERT OR IGNORE INTO outbox (device, boot_id, stream, seq, priority, expires, topic, payload, size) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+Row = tuple[str, str, str, int, int, float | None, str, bytes, int]
+# Many rows per INSERT statement: one sqlite3_step, so one release of the GIL, per statement instead of per row
+# (each re-acquisition can wait on a busy event loop). 100 rows x 9 values stays under every SQLite's limit.
+_ROWS_PER_INSERT = 100
+
+
+@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_rows(n: int) -> str:
+    return _INSERT + ", (?, ?, ?, ?, ?, ?, ?, ?, ?)" * (n - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +51,12 @@ class Entry:
     @property
     def size(self) -> int:
         return len(self.topic) + len(self.payload)
+
+
+def _row(entry: Entry, size: int) -> Row:
+    key = entry.key
+    return (key.device, key.boot_id, key.stream, key.seq, entry.priority, entry.expires, entry.topic, entry.payload,
+            size)
 
 
 class Outbox:
@@ -81,13 +102,38 @@ class Outbox:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                committed = [entry.key for entry in entries if self._insert(entry)]
+                fitted = self._insert_fitting(entries)
+                committed = fitted if fitted is not None else [e.key for e in entries if self._insert(e)]
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 self._recount()
                 raise
         return committed
+
+    def _insert_fitting(self, entries: Sequence[Entry]) -> list[Key] | None:
+        """The common case in one statement: everything fits under the cap and no key is stored yet.
+
+        Returns None (having changed nothing) when that is not so: then the entries go one by one.
+        """
+        sizes = [entry.size for entry in entries]
+        total = sum(sizes)
+        if self._bytes + total > self.max_bytes:
+            return None
+        self._conn.execute("SAVEPOINT fitting")
+        before = self._conn.total_changes
+        rows = [_row(entry, size) for entry, size in zip(entries, sizes, strict=True)]
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            self._conn.execute(_insert_rows(len(chunk)), [value for row in chunk for value in row])
+        if self._conn.total_changes - before != len(entries):  # a key was already stored
+            self._conn.execute("ROLLBACK TO fitting")
+            self._conn.execute("RELEASE fitting")
+            return None
+        self._conn.execute("RELEASE fitting")
+        self._count += len(entries)
+        self._bytes += total
+        return [entry.key for entry in entries]
 
     def fetch(self, limit: int) -> list[Message]:
         """The next entries to send, highest priority first, oldest first within a priority.
@@ -96,12 +142,19 @@ class Outbox:
         """
         with self._lock:
             self._expire_locked()
-            rows = self._conn.execute(
-                "SELECT id, topic, payload FROM outbox ORDER BY priority DESC, id LIMIT ?",
-                (limit + len(self._inflight),),
-            ).fetchall()
-            batch = [Message(r[0], r[1], r[2]) for r in rows if r[0] not in self._inflight][:limit]
-            self._inflight.update(m.id for m in batch)
+            skip = self._inflight
+            if len(skip) <= _SKIP_IN_SQL:  # the usual case: one batch in flight; skipped rows are not even read
+                marks = ",".join("?" * len(skip))
+                rows = self._conn.execute(
+                    f"SELECT id, topic, payload FROM outbox WHERE id NOT IN ({marks}) ORDER BY priority DESC, id "
+                    "LIMIT ?", (*skip, limit),
+                ).fetchall()
+            else:
+                rows = self._conn.execute(
+                    "SELECT id, topic, payload FROM outbox ORDER BY priority DESC, id LIMIT ?", (limit + len(skip),)
+                ).fetchall()
+            batch = [Message(r[0], r[1], r[2]) for r in rows if r[0] not in skip][:limit]
+            skip.update(m.id for m in batch)
         return batch
 
     def settle(self, sent: Iterable[int], confirmed: Iterable[int]) -> int:
@@ -140,13 +193,7 @@ class Outbox:
             self.drops.add(OUTBOX_FULL)
             self.full = True
             return False
-        key = entry.key
-        cur = self._conn.execute(
-            "INSERT OR IGNORE INTO outbox (device, boot_id, stream, seq, priority, expires, topic, payload, size) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key.device, key.boot_id, key.stream, key.seq, entry.priority, entry.expires, entry.topic,
-             entry.payload, size),
-        )
+        cur = self._conn.execute(_INSERT, _row(entry, size))
         if cur.rowcount != 1:
             return False  # the same key is already stored
         self._count += 1

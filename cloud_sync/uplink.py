@@ -27,6 +27,7 @@ from cloud_sync.transport import Transport
 
 T = TypeVar("T")
 PRIORITIES = {"critical": 3, "high": 2, "normal": 1, "low": 0}
+CLOSE_SEND_S = 2.0  # on a clean stop with the link up, how long `close` lets the drain send what is stored
 
 
 class Uplink:
@@ -53,6 +54,7 @@ class Uplink:
         self._db = ThreadPoolExecutor(1, thread_name_prefix="outbox-drain")
         self._outbox: Outbox | None = None
         self._wake: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None  # set while the drain has nothing to send
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
 
@@ -76,6 +78,7 @@ class Uplink:
         """Commit, drain and keep the link up until cancelled."""
         self._loop = loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
         self._started = True
         outbox = self._outbox = await self._call(self._open)
         self._committer.start(outbox, self._committed)
@@ -92,15 +95,26 @@ class Uplink:
             await loop.run_in_executor(None, self._shutdown)
 
     async def close(self) -> None:
-        """Make everything accepted so far durable. Before `run` was started: open, commit, close the outbox."""
+        """Make everything accepted so far durable; while `run` is running and the link is up, also give the drain
+        up to CLOSE_SEND_S to send it. Before `run` was started: open, commit, close the outbox."""
         loop = asyncio.get_running_loop()
         if self._started:
             await loop.run_in_executor(None, self._committer.flush)
+            await self._send_stored()
             return
         self._started = True
         self._outbox = await loop.run_in_executor(None, self._open)
         self._committer.start(self._outbox, lambda keys: None)
         await loop.run_in_executor(None, self._shutdown)
+
+    async def _send_stored(self) -> None:
+        wake, idle = self._wake, self._idle
+        if wake is None or idle is None or not self.transport.stats().get("connected"):
+            return
+        idle.clear()
+        wake.set()  # the drain looks again, and says when it finds nothing left
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(idle.wait(), CLOSE_SEND_S)
 
     def stats(self) -> dict[str, Any]:
         outbox = self._outbox
@@ -177,9 +191,12 @@ class Uplink:
     async def _next_batch(self, outbox: Outbox, size: int) -> list[Message]:
         """Wait until the outbox has something to send."""
         assert self._wake is not None
+        assert self._idle is not None
         while True:
             self._wake.clear()
             batch = await self._call(outbox.fetch, size)
             if batch:
+                self._idle.clear()
                 return batch
+            self._idle.set()
             await self._wake.wait()

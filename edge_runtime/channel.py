@@ -61,7 +61,9 @@ class Channel(Generic[T]):
                 self._items.popleft()
                 self._drops.add(SUPERSEDED)
             self._items.append(item)
-        self._wake()
+            waiting = self._waiter is not None  # set under this lock by `get`; nobody waiting: no wake-up
+        if waiting:
+            self._wake()
         return True
 
     def close(self) -> None:

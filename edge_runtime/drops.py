@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
+from cloud_sync.counters import Drops
 
 # The reasons the runtime uses; a stage may add its own, named after what it does.
 FPS_CAP = "fps_cap"  # the source read a frame faster than the configured fps
@@ -15,22 +14,5 @@ SHUTDOWN = "shutdown"  # still queued when the runtime stopped
 OUTBOX_FULL = "outbox_full"
 
 
-class DropCounter:
-    """Counts drops by reason; safe to call from capture and lane threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
-
-    def add(self, reason: str, n: int = 1) -> None:
-        with self._lock:
-            self._counts[reason] += n
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
-
-    @property
-    def total(self) -> int:
-        with self._lock:
-            return sum(self._counts.values())
+# One thread-safe counter by reason serves the runtime and the cloud link (cloud_sync cannot import the runtime).
+DropCounter = Drops

@@ -17,7 +17,12 @@ from edge_runtime.results import ModelRef
 
 
 class Runner(Protocol):
-    """One interpreter instance of a model; used by one lane thread at a time."""
+    """One interpreter instance of a model; used by one lane thread at a time.
+
+    A runner may also offer `preprocess(image) -> state`, `invoke()` and `decode(state) -> (kind, payload)`
+    (`edge_runtime.scheduler.StagedRunner`, as TFLite runners do): the lane then drives the steps itself and
+    hands the previous outcome to the event loop while `invoke()` runs without the GIL.
+    """
 
     def run(self, frame: Frame) -> tuple[str, dict[str, Any]]:
         """Preprocess, invoke, decode: returns (kind, payload), e.g. ("detections", {"detections": [...]})."""

@@ -8,24 +8,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge_runtime.bench import memory, overhead, overload, report
+from edge_runtime.bench import memory, overhead, overload, report, uplink
 from edge_runtime.bench._setup import DEFAULT_MODEL, BenchModel, input_size, measure_service_time
+
+PARTS = ("overhead", "overload", "lanes", "memory", "uplink")
 
 
 def add_bench_command(sub: Any) -> None:
     bench = sub.add_parser("bench", help="measure overhead, overload behaviour, lanes and memory (no camera)")
     bench.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="a .tflite classifier (default MobileNetV2)")
-    bench.add_argument("--seconds", type=float, default=40.0, help="length of each overload run (default 40)")
+    bench.add_argument("--seconds", type=float, default=20.0, help="length of each overload and uplink run (default 20)")
     bench.add_argument("--threads", type=int, default=1, help="interpreter threads per lane (default 1)")
     bench.add_argument("--out", type=Path, default=Path("var/bench"), help="where bench.json and the plot go")
-    bench.add_argument(
-        "--only", nargs="*", choices=["overhead", "overload", "lanes", "memory"], help="run only these parts"
-    )
+    bench.add_argument("--only", nargs="*", choices=[*PARTS], help="run only these parts")
     bench.set_defaults(handler=run_bench)
 
 
 def run_bench(ns: argparse.Namespace) -> int:
-    parts = set(ns.only or ["overhead", "overload", "lanes", "memory"])
+    parts = set(ns.only or PARTS)
     model = BenchModel(ns.model, input_size(ns.model, ns.threads), ns.threads)
     s = measure_service_time(model)
     results: dict[str, Any] = {"model": str(model.path), "threads": model.threads, "service_time_ms": s * 1e3}
@@ -33,7 +33,8 @@ def run_bench(ns: argparse.Namespace) -> int:
           f"{1 / s:.0f} fps on one lane")  # fmt: skip
     started = time.monotonic()
     if "overhead" in parts:
-        results["overhead"] = overhead.run(model)
+        frames, seconds = min(500, int(100 * ns.seconds)), min(5.0, ns.seconds / 3)
+        results["overhead"] = overhead.run(model, frames, seconds)
         _say(report.overhead_lines(results["overhead"]))
     if "overload" in parts:
         results["fifo"] = overload.run_case(model, s, ns.seconds, "fifo")
@@ -46,10 +47,14 @@ def run_bench(ns: argparse.Namespace) -> int:
     if "memory" in parts:
         results["rss_4_streams_mib"] = memory.peak_rss_mib(model)
         print(f"memory: 4 streams, peak RSS {results['rss_4_streams_mib']:.1f} MiB")
+    if "uplink" in parts:
+        results["uplink"] = uplink.run(model, ns.seconds)
+        _say(uplink.lines(results["uplink"]))
     results["bench_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["elapsed_s"] = time.monotonic() - started
     print(f"bench process peak RSS {results['bench_peak_rss_mib']:.1f} MiB; took {results['elapsed_s']:.0f} s")
-    print("targets: " + "; ".join(report.TARGETS[p] for p in ("overhead", "overload", "lanes", "memory") if p in parts))
+    targets = [report.TARGETS[p] for p in ("overhead", "overload", "lanes", "memory") if p in parts]
+    print("targets: " + "; ".join(targets + ([uplink.TARGET] if "uplink" in parts else [])))
     report.write_json(results, ns.out / "bench.json")
     plotted = report.plot(results, ns.out / "latency.png")
     print(f"wrote {ns.out / 'bench.json'}" + (f" and {ns.out / 'latency.png'}" if plotted else ""))

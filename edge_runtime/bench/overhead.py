@@ -35,7 +35,7 @@ from edge_runtime.sinks import Sink
 from edge_runtime.stats import StreamStats
 
 WARM_UP = 20
-ROUNDS = 5  # the loops take turns, so a change of load on the machine touches all of them alike
+ROUNDS = 25  # the loops take turns, so a change of load on the machine touches all of them alike
 
 
 class _SignalSink(Sink):
@@ -129,9 +129,9 @@ class _Loops:
             for name, call in loops.items():
                 times[name] += _latencies(call, max(1, frames // ROUNDS))
         rates: dict[str, list[float]] = {name: [] for name in loops}
-        for _ in range(ROUNDS):
+        for _ in range(ROUNDS // 2):
             for name, call in loops.items():
-                rates[name].append(_rate(self.top_up if name == "runtime" else call, seconds / ROUNDS))
+                rates[name].append(_rate(self.top_up if name == "runtime" else call, seconds / (ROUNDS // 2)))
                 self.drained()
         self.channel.close()
         return {

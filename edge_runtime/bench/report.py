@@ -30,13 +30,16 @@ def overhead_lines(o: dict[str, Any]) -> list[str]:
 
 
 def overload_lines(title: str, case: dict[str, Any]) -> list[str]:
-    lines = [f"{title}: policy {case['policy']}, lanes {case['lanes']}, reserve {case['reserve'] or '-'}"]
+    lines = [
+        f"{title}: policy {case['policy']}, lanes {case['lanes']}, reserve {case['reserve'] or '-'}; "
+        f"S {case['service_time_ms']:.2f} ms alone, {case['loaded_service_time_ms']:.2f} ms on the lanes under load"
+    ]
     for name, c in case["classes"].items():
         drops = ", ".join(f"{k} {v}" for k, v in sorted(c["drops"].items()) if v) or "none"
         lines.append(
             f"  {name:<5} offered {case['offered_fps'][name]:6.1f} fps  done {c['goodput_fps']:6.1f} fps  "
-            f"p50 {c['p50_S']:5.2f} S  p99 {c['p99_S']:6.2f} S  max {c['max_S']:6.2f} S  "
-            f"drops {c['drop_pct']:5.2f}% ({drops})"
+            f"p50 {c['p50_S']:5.2f} S  p99 {c['p99_S']:5.2f} S ({c['p99_loaded_S']:.2f} loaded S)  "
+            f"max {c['max_S']:6.2f} S  drops {c['drop_pct']:5.2f}% ({drops})"
         )
     lines.append(f"  low got {100 * case['low_share_of_left']:.1f}% of the capacity high leaves")
     return lines

@@ -132,13 +132,13 @@ class Dispatcher:
             if work is not None:
                 return Next(*work, owed=self._owe())
             owed = self._owe()
+            lane.waiting = True  # from now on, `submit` hands this lane a job directly
         if owed:
             self.tell_loop()
         with self.lock:
             while (work := self._work_for(lane)) is None:
-                lane.waiting = True
                 lane.wake.wait()
-                lane.waiting = False
+            lane.waiting = False
             return Next(*work, owed=self._owe())
 
     def tell_loop(self) -> None:

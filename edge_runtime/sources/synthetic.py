@@ -1,7 +1,7 @@
 """Generated frames (a moving box, or noise) or sensor readings (sine plus noise) at `fps`: for tests and benchmarks.
 
-Frames cost next to nothing per frame, like a camera whose decoding runs in C: noise frames come from a small
-ring generated once, and each moving-box position is drawn once and kept (within `RING_BYTES`). Kept images are
+Frames cost little per frame, like a camera whose decoding runs in C and releases the GIL: a moving box is two
+fills, and noise (costly to draw) comes from a small ring drawn once (within `RING_BYTES`). Ring images are
 read-only, so a frame a slow pipeline still holds can never change under it.
 """
 
@@ -23,8 +23,8 @@ from edge_runtime.sources._base import BACKPRESSURE, MAILBOX, SENSOR_BUFFER, Cha
 from edge_runtime.sources._pacing import Pacer
 from edge_runtime.sources._thread import ThreadedSource
 
-RING_BYTES = 16 << 20  # at most this much of generated images is kept for reuse
-NOISE_RING = 16  # distinct noise frames, at most
+RING_BYTES = 4 << 20  # noise frames kept for reuse, at most this many bytes
+NOISE_RING = 16  # and at most this many frames
 
 
 class SyntheticSourceConfig(StrictModel):
@@ -59,9 +59,8 @@ class SyntheticSource(ThreadedSource):
         super().__init__(stream, drops)
         self.config = config
         self._rng = np.random.default_rng(config.seed)
-        frame_bytes = config.width * config.height * 3
-        self._keep = max(0, RING_BYTES // frame_bytes)  # images kept; 0: draw every frame
-        self._kept: dict[int, Image] = {}  # noise: ring slot -> image; moving box: box position -> image
+        self._ring = min(NOISE_RING, RING_BYTES // (config.width * config.height * 3))  # 0: draw every frame
+        self._kept: list[Image] = []
 
     def channel_policy(self) -> ChannelPolicy:
         if not self.config.realtime:
@@ -85,31 +84,24 @@ class SyntheticSource(ThreadedSource):
     def image(self, index: int) -> Image:
         """Frame `index` of the pattern."""
         if self.config.pattern == "noise":
-            key = index % max(1, min(NOISE_RING, self._keep))
-            kept = self._kept.get(key)
-            return kept if kept is not None else self._remember(key, self._noise())
-        width, height = self.config.width, self.config.height
+            return self._noise(index)
+        height, width = self.config.height, self.config.width
+        image = np.full((height, width, 3), 64, dtype=np.uint8)
         side = max(1, min(width, height) // 4)
         span = max(1, width - side)
         x = (index * max(1, width // 40)) % (2 * span)
         x = x if x < span else 2 * span - x  # bounce between the edges
-        kept = self._kept.get(x)
-        return kept if kept is not None else self._remember(x, self._box(x, side))
-
-    def _noise(self) -> Image:
-        return self._rng.integers(0, 256, size=(self.config.height, self.config.width, 3), dtype=np.uint8)
-
-    def _box(self, x: int, side: int) -> Image:
-        height, width = self.config.height, self.config.width
-        image = np.full((height, width, 3), 64, dtype=np.uint8)
         y = (height - side) // 2
         image[y : y + side, x : x + side] = 255
         return image
 
-    def _remember(self, key: int, image: Image) -> Image:
-        if len(self._kept) < self._keep:
+    def _noise(self, index: int) -> Image:
+        if self._ring and len(self._kept) == self._ring:
+            return self._kept[index % self._ring]
+        image = self._rng.integers(0, 256, size=(self.config.height, self.config.width, 3), dtype=np.uint8)
+        if self._ring:
             image.flags.writeable = False
-            self._kept[key] = image
+            self._kept.append(image)
         return image
 
     def values(self, t: float) -> dict[str, float]:

@@ -151,3 +151,34 @@ def test_duplicate_key_is_stored_once(tmp_path: Path) -> None:
     assert len(box.add([entry(1), entry(1)])) == 1
     assert box.entries == 1
     box.close()
+
+
+def test_large_group_with_a_stored_key_keeps_counts_exact(tmp_path: Path) -> None:
+    # 250 entries go in several multi-row statements; one key already stored sends the group down the slow path
+    box = Outbox(tmp_path / "o.db", max_bytes=10**9)
+    assert len(box.add([entry(i) for i in range(250)])) == 250
+    again = box.add([entry(i) for i in range(249, 400)])
+    assert [k.seq for k in again] == list(range(250, 400))
+    assert box.entries == 400
+    assert box.bytes == 400 * 100
+    assert len(drain_all(box, batch=64)) == 400
+    assert (box.entries, box.bytes) == (0, 0)
+    box.close()
+
+
+@settings(max_examples=10, deadline=None)
+@given(in_flight=st.sampled_from([0, 5, 900, 901, 1500]), priorities=st.lists(st.integers(0, 3), max_size=30))
+def test_fetch_skips_entries_in_flight(tmp_path_factory: object, in_flight: int, priorities: list[int]) -> None:
+    # both ways of skipping: in the query (up to 900 in flight) and after it (more)
+    box = Outbox(tmp_path_factory.mktemp("ob") / "o.db", max_bytes=10**9)  # type: ignore[attr-defined]
+    old = [entry(i) for i in range(in_flight + 20)]
+    new = [entry(10_000 + i, p) for i, p in enumerate(priorities)]
+    box.add(old)
+    first = box.fetch(in_flight)
+    box.add(new)
+    second = box.fetch(10_000)
+    assert [m.id for m in first] == list(range(1, in_flight + 1))
+    rest = [(1, i) for i in range(in_flight + 1, len(old) + 1)]
+    rest += [(p, len(old) + 1 + i) for i, p in enumerate(priorities)]
+    assert [m.id for m in second] == [i for _, i in sorted(rest, key=lambda pi: (-pi[0], pi[1]))]
+    box.close()

@@ -72,7 +72,11 @@ def test_results_flow_to_the_cloud_and_a_pushed_model_goes_live(tmp_path: Path, 
     subprocess.run(cli("cloud_sync", "keys", "generate", str(tmp_path / "keys" / "fleet")), check=True)
     listened = tmp_path / "cloud.jsonl"
     broker = f"127.0.0.1:{mosquitto.port}"
-    listener = subprocess.Popen(cli("cloud_sync", "listen", "--mqtt", broker, "--out", str(listened)))
+    listener = subprocess.Popen(
+        cli("cloud_sync", "listen", "--mqtt", broker, "--out", str(listened)), stderr=subprocess.PIPE, text=True
+    )
+    assert listener.stderr is not None
+    assert "subscribed" in listener.stderr.readline()  # results published from now on reach it
     device = subprocess.Popen(
         cli("edge_runtime", "--config", str(config(tmp_path, mosquitto.port))), stderr=subprocess.PIPE, text=True
     )

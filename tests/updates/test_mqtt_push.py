@@ -114,7 +114,8 @@ def test_link_cut_during_transfer_resumes_without_resending_finished_chunks(
                 mosquitto.start()
                 final = await push
             assert final[DEVICE]["state"] == "active", final
-            assert receiver.counts["duplicates"] == 0
+            # A chunk whose PUBACK died with the broker may be delivered twice (QoS 1 is at-least-once); the
+            # receiver ignores such duplicates. What must not happen is the cloud sending a finished chunk again.
             resent = {i for i, n in pusher.sent_chunks.items() if n > 1}
             assert not resent & finished, f"finished chunks sent again: {sorted(resent & finished)}"
             assert set(pusher.sent_chunks) == set(range(manifest.chunks))

@@ -1,0 +1,58 @@
+"""`edge-runtime bench` runs end to end on the real MobileNet model and writes figures that make sense.
+
+No timing assertions: the figures depend on the machine. This checks that every part ran, that the JSON has
+the fields the report promises, and that the counts are consistent with each other.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(120)
+def test_bench_overhead_and_overload_write_sane_json(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "edge_runtime", "bench", "--seconds", "2", "--only", "overhead", "overload",
+         "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "overhead" in done.stdout
+    assert "policy priority" in done.stdout
+    results = json.loads((tmp_path / "bench.json").read_text())
+    assert results["service_time_ms"] > 0
+    _check_overhead(results["overhead"])
+    for policy in ("fifo", "priority"):
+        _check_overload(results[policy], policy)
+
+
+def _check_overhead(o: dict[str, Any]) -> None:
+    for loop in ("raw", "raw_run", "runtime"):
+        assert o[loop]["median_us"] > 0
+        assert o[loop]["fps"] > 0
+    assert o["throughput_ratio"] == pytest.approx(o["runtime"]["fps"] / o["raw"]["fps"])
+    assert o["overhead_us"] == pytest.approx(o["runtime"]["median_us"] - o["raw"]["median_us"])
+    assert o["pre_post_us"] + o["path_us"] == pytest.approx(o["overhead_us"])
+
+
+def _check_overload(case: dict[str, Any], policy: str) -> None:
+    assert case["policy"] == policy
+    assert case["service_time_ms"] > 0
+    assert case["loaded_service_time_ms"] > 0
+    assert set(case["classes"]) == {"high", "low"}
+    for name, c in case["classes"].items():
+        assert c["completed"] > 0, name
+        assert c["completed"] <= c["offered"], name
+        assert len(c["latencies_ms"]) == c["completed"], name
+        assert 0 < c["p50_S"] <= c["p99_S"] <= c["max_S"], name
+        assert 0 <= c["drop_pct"] <= 100, name
+    assert case["classes"]["low"]["offered"] > case["classes"]["high"]["offered"]
+    assert case["low_share_of_left"] > 0
