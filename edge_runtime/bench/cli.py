@@ -17,7 +17,7 @@ PARTS = ("overhead", "overload", "lanes", "memory", "uplink")
 def add_bench_command(sub: Any) -> None:
     bench = sub.add_parser("bench", help="measure overhead, overload behaviour, lanes and memory (no camera)")
     bench.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="a .tflite classifier (default MobileNetV2)")
-    bench.add_argument("--seconds", type=float, default=20.0, help="length of each overload and uplink run (default 20)")
+    bench.add_argument("--seconds", type=float, default=20.0, help="length of each overload or uplink run (s)")
     bench.add_argument("--threads", type=int, default=1, help="interpreter threads per lane (default 1)")
     bench.add_argument("--out", type=Path, default=Path("var/bench"), help="where bench.json and the plot go")
     bench.add_argument("--only", nargs="*", choices=[*PARTS], help="run only these parts")

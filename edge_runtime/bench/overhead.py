@@ -3,7 +3,8 @@
 The runtime path is the real one: a capture thread puts a frame into the stream's channel, the dispatch task
 submits it to the accelerator service, a lane preprocesses, invokes and decodes it, the collect task turns it
 into a result envelope and hands it to a sink. `one in flight`: the capture thread waits for each result before
-it puts the next frame, so the figure is the per-frame latency the path adds (four thread wake-ups among it).
+it puts the next frame; the figure is the time from the put to the sink's `send` (three thread wake-ups among
+it), not counting the bench's own wake-up of the waiting capture thread, which no real source has.
 `saturated`: the capture thread tops the channel up whenever a result arrives (it never polls), so the figure
 is the throughput the path sustains, and 1/fps - 1/raw fps is what each frame costs the lane.
 
@@ -43,21 +44,24 @@ class _SignalSink(Sink):
         super().__init__("bench")
         self.count = 0
         self.arrived = threading.Event()
+        self.sent_at = 0.0  # perf_counter() of the last `send`
 
     def send(self, envelope: dict[str, Any]) -> None:
         del envelope
+        self.sent_at = time.perf_counter()
         self.count += 1
         self.arrived.set()
 
 
-def _latencies(call: Callable[[], object], frames: int) -> list[float]:
+def _latencies(call: Callable[[], float | None], frames: int) -> list[float]:
     return [_seconds(call) for _ in range(frames)]
 
 
-def _seconds(call: Callable[[], object]) -> float:
+def _seconds(call: Callable[[], float | None]) -> float:
+    """How long `call` took, or the duration it measured itself (when it returns one)."""
     start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
+    took = call()
+    return took if took is not None else time.perf_counter() - start
 
 
 def _rate(call: Callable[[], int], seconds: float) -> float:
@@ -83,21 +87,27 @@ class _Loops:
         self.i = 0
         self.put = 0  # frames put into the channel, to wait for the last results before another loop runs
 
-    def invoke(self) -> int:
+    def invoke(self) -> None:
         self.interp.invoke()
-        return 1
 
-    def bare(self) -> int:
+    def bare(self) -> None:
         self.i += 1
         self.runner.run(self.items[self.i % len(self.items)])
-        return 1
 
-    def one_in_flight(self) -> int:
-        self.i += 1
+    def one_in_flight(self) -> float:
+        """Put one frame, wait for its result; the time from the put to the sink's `send`."""
         self.sink.arrived.clear()
+        start = time.perf_counter()
         self._put()
         self.sink.arrived.wait(5)
-        return 1
+        return self.sink.sent_at - start
+
+    def _once(self, call: Callable[[], object]) -> Callable[[], int]:
+        def counted() -> int:
+            call()
+            return 1
+
+        return counted
 
     def top_up(self) -> int:
         """Fill the channel, then wait for a result (it never polls); returns the results that arrived."""
@@ -121,7 +131,11 @@ class _Loops:
         self.channel.put(self.items[self.i % len(self.items)])
 
     def measure(self, frames: int, seconds: float) -> dict[str, dict[str, float]]:
-        loops = {"raw": self.invoke, "raw_run": self.bare, "runtime": self.one_in_flight}
+        loops: dict[str, Callable[[], float | None]] = {
+            "raw": self.invoke,
+            "raw_run": self.bare,
+            "runtime": self.one_in_flight,
+        }
         for call in loops.values():
             _latencies(call, WARM_UP)
         times: dict[str, list[float]] = {name: [] for name in loops}
@@ -131,7 +145,8 @@ class _Loops:
         rates: dict[str, list[float]] = {name: [] for name in loops}
         for _ in range(ROUNDS // 2):
             for name, call in loops.items():
-                rates[name].append(_rate(self.top_up if name == "runtime" else call, seconds / (ROUNDS // 2)))
+                rate_call = self.top_up if name == "runtime" else self._once(call)
+                rates[name].append(_rate(rate_call, seconds / (ROUNDS // 2)))
                 self.drained()
         self.channel.close()
         return {
