@@ -86,6 +86,16 @@ class Committer:
         if self._thread is not None:
             self._thread.join()
 
+    def discard(self, reason: str) -> int:
+        """Refuse further offers and count what is still buffered under `reason` (the outbox never opened)."""
+        with self._cond:
+            self._stopping = True
+            n = len(self._items)
+            self._items.clear()
+            self._cond.notify_all()
+        self.drops.add(reason, n)
+        return n
+
     def _take(self) -> list[Pending] | None:
         with self._cond:
             if not self._items and not self._stopping:

@@ -63,6 +63,10 @@ def move_aside(path: Path) -> Path:
     return target
 
 
+class OutboxLocked(OSError):
+    """The outbox file is held by another process; it is left as it is."""
+
+
 def open_outbox_db(path: Path, synchronous: str = "normal") -> tuple[sqlite3.Connection, Path | None]:
     """Open (creating) the database; a corrupt file is moved aside and a fresh one started.
 
@@ -71,6 +75,10 @@ def open_outbox_db(path: Path, synchronous: str = "normal") -> tuple[sqlite3.Con
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return _connect(path, synchronous), None
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):  # another process holds it: not corrupt, never moved
+            raise OutboxLocked(f"outbox {path} is locked by another process (is another runtime using it?)") from None
+        raise
     except (sqlite3.DatabaseError, OutboxCorrupt) as exc:
         moved = move_aside(path)
         log.error("outbox %s is corrupt (%s): moved aside to %s, starting an empty outbox", path, exc, moved)

@@ -12,6 +12,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import pydantic
+import zmq
+
 from cloud_sync._tls import LinkError
 from cloud_sync.models import KeyFileError, ManifestError
 
@@ -39,9 +42,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LinkError as exc:
         print(f"edge-cloud {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except zmq.ZMQError as exc:  # an endpoint that cannot be bound (bad scheme, port in use) or connected
+        print(f"edge-cloud {args.command}: cannot bind/connect {_endpoint(args)}: {exc}", file=sys.stderr)
+        return 1
+    except pydantic.ValidationError as exc:  # an argument outside what the message allows (e.g. --chunk-size)
+        for line in _validation_lines(exc):
+            print(f"edge-cloud {args.command}: {line}", file=sys.stderr)
+        return 2
     except (KeyFileError, ManifestError, OSError, ValueError) as exc:  # a user's key, model file or argument
         print(f"edge-cloud {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return status
+
+
+def _endpoint(args: argparse.Namespace) -> str:
+    return str(getattr(args, "zmq_bind", None) or getattr(args, "zmq", None) or "the ZeroMQ endpoint")
+
+
+def _validation_lines(exc: pydantic.ValidationError) -> list[str]:
+    """One line per error: ``field: message``."""
+    return [f"{'.'.join(map(str, e['loc'])) or exc.title}: {e['msg']}" for e in exc.errors()]

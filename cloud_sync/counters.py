@@ -14,6 +14,8 @@ BAD_ENVELOPE = "bad_envelope"  # could not be encoded (e.g. not JSON-serialisabl
 INBOUND_FULL = "inbound_full"  # an inbound (cloud to device) message found the inbound queue full
 COMMIT_FAILED = "commit_failed"  # SQLite refused the transaction (disk full, I/O error)
 SHUTDOWN = "shutdown"  # offered after the uplink stopped
+BAD_ACK = "bad_ack"  # ZeroMQ: an ack frame that is not a message id (ignored; the message is sent again)
+BAD_PUSH = "bad_push"  # ZeroMQ: a push whose topic is not UTF-8 (ignored)
 HWM_DEFERRED = "hwm_deferred"  # ZeroMQ high-water mark reached: the send was deferred (entry stays in the outbox)
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from cloud_sync._args import host_port
 from cloud_sync.config import TlsConfig
 from cloud_sync.envelope import EnvelopeError, decode
 from cloud_sync.listen_sources import MqttOptions, MqttSource, Received, ZmqSource
@@ -49,11 +50,9 @@ def _source(args: argparse.Namespace) -> MqttSource | ZmqSource:
 
     if args.zmq_bind:
         return ZmqSource(args.zmq_bind, ready, args.curve_dir)
-    host, _, port = args.mqtt.rpartition(":")
-    if not host or not port.isdigit():
-        raise SystemExit(f"edge-cloud listen: error: --mqtt wants HOST:PORT (got {args.mqtt!r})")
+    host, port = host_port(args.mqtt)
     tls = TlsConfig(ca=args.ca, cert=args.cert, key=args.key) if args.ca or args.cert else None
-    options = MqttOptions(host, int(port), args.prefix, args.qos, args.client_id, tls, args.username, args.password)
+    options = MqttOptions(host, port, args.prefix, args.qos, args.client_id, tls, args.username, args.password)
     return MqttSource(options, ready)
 
 
@@ -118,15 +117,17 @@ async def _listen(args: argparse.Namespace) -> int:
         results = await asyncio.gather(*waits, return_exceptions=True)
         if out is not sys.stdout.buffer:
             out.close()
-        _finish(tally, args.report)
-    failure = results[0]
+        failure = results[0]
+        _finish(tally, args.report, summary=not (isinstance(failure, Exception) and tally.empty))
     if isinstance(failure, Exception):
         raise failure
     return 0
 
 
-def _finish(tally: Tally, report: Path | None) -> None:
-    print("\n".join(tally.summary()), file=sys.stderr, flush=True)
+def _finish(tally: Tally, report: Path | None, summary: bool = True) -> None:
+    """The summary on stderr (left out when the listener failed before receiving anything) and the report."""
+    if summary:
+        print("\n".join(tally.summary()), file=sys.stderr, flush=True)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps(tally.report(), indent=2) + "\n")

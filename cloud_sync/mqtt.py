@@ -48,7 +48,7 @@ class MqttTransport:
         prefix: str = "edge",
         qos: int = 1,
         max_inflight: int = 64,
-        subscribe: Sequence[str] = ("models/push",),
+        subscribe: Sequence[str] = (),
         inbound_size: int = 64,
     ) -> None:
         self.config = config

@@ -83,7 +83,7 @@ class Outbox:
         self._count: int = count
         self._bytes: int = size
         self._inflight: set[int] = set()
-        self.full = False  # policy reject: the last add was refused and nothing has left since
+        self.full = False  # policy reject only: the last add was refused and nothing has left since
 
     @property
     def entries(self) -> int:
@@ -191,7 +191,9 @@ class Outbox:
             return False
         if self._bytes + size > self.max_bytes and not self._make_room(size, entry.priority):
             self.drops.add(OUTBOX_FULL)
-            self.full = True
+            # Only `reject` pushes back on put(): under drop_oldest_lowest a refused low entry must not stop a
+            # later, higher one from evicting older lower entries.
+            self.full = self.policy == "reject"
             return False
         cur = self._conn.execute(_INSERT, _row(entry, size))
         if cur.rowcount != 1:

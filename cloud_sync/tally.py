@@ -73,6 +73,11 @@ class Tally:
         boot.count += 1
         return True
 
+    @property
+    def empty(self) -> bool:
+        """Nothing was counted yet."""
+        return not self._streams and not self.invalid and not self.status
+
     def report(self) -> dict[str, Any]:
         devices: dict[str, dict[str, Any]] = {}
         for (device, name), stream in sorted(self._streams.items()):

@@ -13,13 +13,13 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from cloud_sync._committer import Committer
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import CloudConfig
-from cloud_sync.counters import OUTBOX_FULL, Drops
+from cloud_sync.counters import COMMIT_FAILED, OUTBOX_FULL, Drops
 from cloud_sync.envelope import Key, Message
 from cloud_sync.links import make_transport
 from cloud_sync.outbox import Outbox
@@ -57,6 +57,7 @@ class Uplink:
         self._idle: asyncio.Event | None = None  # set while the drain has nothing to send
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
+        self._opening: Future[Outbox] | None = None
 
     @property
     def outbox(self) -> Outbox | None:
@@ -75,23 +76,25 @@ class Uplink:
         return self._committer.offer((envelope, priority, expires))
 
     async def run(self) -> None:
-        """Commit, drain and keep the link up until cancelled."""
+        """Commit, drain and keep the link up until cancelled. Stopped at any moment, even while the outbox is
+        still opening, it commits what was accepted and closes what it opened."""
         self._loop = loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._started = True
-        outbox = self._outbox = await self._call(self._open)
-        self._committer.start(outbox, self._committed)
-        link = asyncio.create_task(self.transport.run(), name="cloud-link")
-        drain = asyncio.create_task(self._drain(outbox), name="outbox-drain")
+        opening = self._begin()
+        tasks: list[asyncio.Task[None]] = []
         try:
-            done, _ = await asyncio.wait((link, drain), return_when=asyncio.FIRST_COMPLETED)
+            outbox = await asyncio.shield(asyncio.wrap_future(opening))
+            tasks.append(asyncio.create_task(self.transport.run(), name="cloud-link"))
+            tasks.append(asyncio.create_task(self._drain(outbox), name="outbox-drain"))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # a task only ends by failing: raise its error
         finally:
-            for task in (link, drain):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(link, drain, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await loop.run_in_executor(None, self._shutdown)
 
     async def close(self) -> None:
@@ -99,13 +102,18 @@ class Uplink:
         up to CLOSE_SEND_S to send it. Before `run` was started: open, commit, close the outbox."""
         loop = asyncio.get_running_loop()
         if self._started:
+            opening = self._opening
+            if opening is not None:  # `run` may still be opening the outbox: the committer starts after that
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(asyncio.wrap_future(opening))
             await loop.run_in_executor(None, self._committer.flush)
             await self._send_stored()
             return
         self._started = True
-        self._outbox = await loop.run_in_executor(None, self._open)
-        self._committer.start(self._outbox, lambda keys: None)
-        await loop.run_in_executor(None, self._shutdown)
+        try:
+            await asyncio.wrap_future(self._begin())
+        finally:
+            await loop.run_in_executor(None, self._shutdown)
 
     async def _send_stored(self) -> None:
         wake, idle = self._wake, self._idle
@@ -133,16 +141,33 @@ class Uplink:
             "link": self.transport.stats(),
         }
 
-    def _open(self) -> Outbox:
+    def _begin(self) -> Future[Outbox]:
+        """Open the outbox and start the committer in the drain thread (once; the open may take a while: an
+        integrity check of a large file)."""
+        if self._opening is None:
+            self._opening = self._db.submit(self._open_and_start)
+        return self._opening
+
+    def _open_and_start(self) -> Outbox:
         box = self.config.outbox
-        return Outbox(box.path, box.max_bytes, box.policy, synchronous=box.synchronous, drops=self.drops,
-                      clock=self._clock)
+        outbox = self._outbox = Outbox(box.path, box.max_bytes, box.policy, synchronous=box.synchronous,
+                                       drops=self.drops, clock=self._clock)
+        self._committer.start(outbox, self._committed)
+        return outbox
 
     def _shutdown(self) -> None:
-        self._committer.stop()
-        if self._outbox is not None:
-            self._outbox.close()
-        self._db.shutdown(wait=True)
+        """Wait for the open, commit what was accepted, close what was opened (blocks: call from a thread).
+
+        When the outbox could not be opened, what was accepted is counted as `commit_failed`."""
+        opening = self._opening
+        try:
+            if opening is None or opening.cancelled() or opening.exception() is not None:
+                self._committer.discard(COMMIT_FAILED)
+                return
+            self._committer.stop()
+        finally:
+            self._db.shutdown(wait=True)
+        opening.result().close()
 
     def _committed(self, keys: list[Key]) -> None:
         """Committer thread: tell the caller, wake the drain."""

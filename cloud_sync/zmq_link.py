@@ -21,7 +21,7 @@ import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
 from cloud_sync.config import ZmqConfig
-from cloud_sync.counters import HWM_DEFERRED, INBOUND_FULL, Drops
+from cloud_sync.counters import BAD_ACK, BAD_PUSH, HWM_DEFERRED, INBOUND_FULL, Drops
 from cloud_sync.curve import load_pair, load_public
 from cloud_sync.envelope import Inbound, Message, device_topic
 
@@ -58,6 +58,7 @@ class ZmqTransport:
         self._sock: zmq.asyncio.Socket | None = None
         self._ready = asyncio.Event()
         self._one_call = asyncio.Lock()  # publish calls take turns: one window of acks at a time
+        self._unconfirmed: set[int] = set()  # what the last publish call left unconfirmed
         self._ack = asyncio.Event()
         self._outstanding: set[int] = set()
         self._acked: list[int] = []
@@ -99,14 +100,31 @@ class ZmqTransport:
         while True:
             frames = await sock.recv_multipart()
             if frames[0] == b"ack":
-                for raw in frames[1:]:
-                    self._on_ack(int(raw))
-                self._ack.set()
+                self._on_ack_frames(frames[1:])
             elif frames[0] == b"push" and len(frames) == 3:
-                try:
-                    self._inbound.put_nowait(Inbound(frames[1].decode(), frames[2]))
-                except asyncio.QueueFull:
-                    self.drops.add(INBOUND_FULL)
+                self._on_push(frames[1], frames[2])
+
+    def _on_ack_frames(self, ids: list[bytes]) -> None:
+        """One malformed id is counted (`bad_ack`) and skipped: a bad message never stops the link."""
+        for raw in ids:
+            try:
+                msg_id = int(raw)
+            except ValueError:
+                self.drops.add(BAD_ACK)
+                continue
+            self._on_ack(msg_id)
+        self._ack.set()
+
+    def _on_push(self, topic: bytes, payload: bytes) -> None:
+        try:
+            message = Inbound(topic.decode(), payload)
+        except UnicodeDecodeError:
+            self.drops.add(BAD_PUSH)
+            return
+        try:
+            self._inbound.put_nowait(message)
+        except asyncio.QueueFull:
+            self.drops.add(INBOUND_FULL)
 
     def _on_ack(self, msg_id: int) -> None:
         if msg_id in self._outstanding:
@@ -127,8 +145,18 @@ class ZmqTransport:
                 self.last_error = text
 
     async def publish(self, batch: Sequence[Message]) -> list[int]:
+        """Calls may overlap; they take turns. When the previous call left entries unconfirmed (ack timeout,
+        high-water mark), a call whose batch holds none of them (one that overlapped it, fetched while those
+        were in flight) sends nothing and returns [], once: the retry must start from the oldest unconfirmed
+        entry, not put newer entries ahead of it."""
         async with self._one_call:
-            return await self._publish(batch)
+            ids = {m.id for m in batch}
+            if self._unconfirmed and self._unconfirmed.isdisjoint(ids):
+                self._unconfirmed = set()
+                return []
+            confirmed = await self._publish(batch)
+            self._unconfirmed = ids.difference(confirmed)
+            return confirmed
 
     async def _publish(self, batch: Sequence[Message]) -> list[int]:
         while (sock := self._sock) is None:

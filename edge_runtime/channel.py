@@ -72,6 +72,13 @@ class Channel(Generic[T]):
             self._closed = True
         self._wake()
 
+    def take_all(self) -> list[T]:
+        """Remove and return whatever is queued (for accounting at a forced stop)."""
+        with self._lock:
+            items = list(self._items)
+            self._items.clear()
+        return items
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)

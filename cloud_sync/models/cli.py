@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from cloud_sync._args import host_port
 from cloud_sync.config import MqttConfig
 from cloud_sync.models.keys import generate_keys, key_id, load_private_key
 from cloud_sync.models.links import CloudLink
@@ -144,8 +145,8 @@ async def _cloud_link(args: argparse.Namespace) -> AsyncIterator[CloudLink]:
     else:
         from cloud_sync.models.mqtt import MqttCloudLink
 
-        host, _, port = args.mqtt.rpartition(":")
-        link = MqttCloudLink(MqttConfig(host=host or "127.0.0.1", port=int(port)), prefix=args.prefix)
+        host, port = host_port(args.mqtt, default_host="127.0.0.1")
+        link = MqttCloudLink(MqttConfig(host=host, port=port), prefix=args.prefix)
     task = asyncio.create_task(link.run(), name="models:cloud-link")
     try:
         if not args.zmq and not await link.wait_connected(10.0):

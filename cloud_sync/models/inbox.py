@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from cloud_sync.models._threads import in_thread
-from cloud_sync.models._transfer import check_assembled
 from cloud_sync.models.links import DeviceLink
 from cloud_sync.models.manifest import Manifest, ManifestError
 from cloud_sync.models.receiver import Action, Assembled, ModelReceiver, Rollback, Send
@@ -59,7 +58,7 @@ class ModelInbox:
         self._work: asyncio.Queue[Assembled | Rollback] = asyncio.Queue(queue)
 
     async def run(self) -> None:
-        self.receiver.store.clean_staging()
+        await in_thread("models:clean", self.receiver.store.clean_staging)
         async with TaskGroup() as group:
             group.create_task(self._receive(), name="models:receive")
             group.create_task(self._tick(), name="models:tick")
@@ -108,12 +107,13 @@ class ModelInbox:
     async def _staged(self, work: Assembled, report: Report) -> None:
         manifest, part = work.manifest, work.transfer.part
         try:
-            await in_thread(f"models:check:{manifest.name}", lambda: check_assembled(manifest, part))
+            await in_thread(f"models:check:{manifest.name}", work.transfer.check)
         except ManifestError as exc:
             work.transfer.discard()
             await report("rejected", str(exc))
             return
         store = self.receiver.store
-        model = store.keep(manifest.name, part, manifest.version, manifest.sha256, manifest.model)
+        model = await in_thread(f"models:keep:{manifest.name}", lambda: store.keep(
+            manifest.name, part, manifest.version, manifest.sha256, manifest.model))  # fmt: skip
         await report("staged", path=str(model.path))
         await self.installer.install(model, manifest, report)

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cloud_sync.models.keys import TrustedKeys, key_id
 
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")  # used with fullmatch: `$` would let "name\n" through
+SHA256 = re.compile(r"[0-9a-f]{64}")
 MIN_CHUNK = 1024
 MAX_CHUNK = 1024 * 1024
 DEFAULT_CHUNK = 64 * 1024
@@ -71,7 +71,7 @@ class Manifest(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
         if self.action == "push":
-            if not SHA256.match(self.sha256):
+            if not SHA256.fullmatch(self.sha256):
                 raise ValueError("sha256 must be 64 lowercase hex digits")
             if self.version < 1:
                 raise ValueError("version must be >= 1")
@@ -135,7 +135,7 @@ def parse_manifest(data: bytes) -> Manifest:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "manifest"
         raise ManifestError(f"invalid manifest: {where}: {first['msg']}") from None
-    if not NAME.match(manifest.name) or ".." in manifest.name:
+    if not NAME.fullmatch(manifest.name) or ".." in manifest.name:
         raise ManifestError(f"invalid model name {manifest.name[:64]!r} (letters, digits, _ . - only)")
     return manifest
 

@@ -3,6 +3,19 @@
 The device pulls (``models/need``), so the pusher keeps no per-chunk state: after a link drop the device asks
 again for what it lacks and the pusher sends just that. A manifest is sent again to a device that has said
 nothing for `retry` seconds (it may have missed it); a device that already finished answers with its outcome.
+
+A refusal of a manifest whose signature did not verify (``"unverified": true``, see `wire`) only repeats the
+push id that message claimed: anyone who can publish on a push topic can make a device send one for a real push.
+Such a refusal is advisory, never the device's answer while the device may still be working on the real manifest:
+
+* a device that said anything about the verified manifest (``received``, ``need``, ...) is past it, so its
+  advisory refusals are ignored and only its own final status ends its part of the push;
+* a device that sent an advisory refusal and nothing else for ``2 * retry`` seconds (the manifest was sent to it
+  again meanwhile) did not accept our manifest either: that refusal becomes its answer. This is the honest case
+  of a key the device does not trust, which so ends in seconds with the device's reason, not at `timeout`;
+* at `timeout`, a device with no final status but an advisory refusal is reported with that refusal.
+
+A forger can so only add that delay to a device that never gets the real manifest, never end a push it is serving.
 """
 
 from __future__ import annotations
@@ -70,19 +83,20 @@ class ModelPusher:
             await session.send_manifest(None)
             watching = False
             while (left := deadline - time.monotonic()) > 0:
-                if session.done():
+                if session.done(time.monotonic()):
                     if not watch or all(s.get("state") != "active" for s in session.final.values()):
                         break
                     if not watching:
                         deadline, watching = min(deadline, time.monotonic() + watch), True
                         continue
                 try:
-                    message = await asyncio.wait_for(inbox.get(), min(left, self.retry / 2))
+                    message: Inbound | None = await asyncio.wait_for(inbox.get(), min(left, self.retry / 2))
                 except asyncio.TimeoutError:
-                    await session.nudge()
-                    continue
-                await session.handle(message)
-        return session.final
+                    message = None
+                if message is not None:
+                    await session.handle(message)
+                await session.nudge()  # also while messages keep coming: a flood never holds back a resend
+        return session.results()
 
     async def query(self, device: str, timeout: float = 5.0) -> dict[str, Any] | None:
         """Ask a device which models it serves (the `inventory` status), None when it does not answer."""
@@ -127,18 +141,33 @@ class _Session:
         self.data = data
         self.expect = expect
         self.final: dict[str, dict[str, Any]] = {}
-        self.heard: dict[str, float] = {}  # device -> when it last spoke about this push
+        self.heard: dict[str, float] = {}  # device -> when it last spoke about the verified manifest
+        self.advisory: dict[str, tuple[float, dict[str, Any]]] = {}  # device -> (first, last) unverified refusal
         self.last_manifest = time.monotonic()
         self.quiet_since = time.monotonic()
 
-    def done(self) -> bool:
+    def done(self, now: float) -> bool:
         target = self.manifest.target
+        refused = self._refused(now)
         if target.group is None:
-            return all(d in self.final for d in target.devices)
+            return all(d in self.final or d in refused for d in target.devices)
+        if refused and not self.heard:  # no device took the manifest: the key is not trusted
+            return True
         if self.expect is not None:
             return len(self.final) >= self.expect
-        settled = time.monotonic() - self.quiet_since > GROUP_SETTLE_S
+        settled = now - self.quiet_since > GROUP_SETTLE_S
         return bool(self.final) and set(self.heard) <= set(self.final) and settled
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        """Each device's final status; an advisory refusal for a device that said nothing else (module doc)."""
+        listed = self.manifest.target.devices
+        advised = {d: body for d, (_, body) in self.advisory.items() if d not in self.heard}
+        return {**{d: b for d, b in advised.items() if not listed or d in listed}, **self.final}
+
+    def _refused(self, now: float) -> set[str]:
+        """Devices whose advisory refusal stands: nothing else from them for 2 * retry since the first one."""
+        wait = 2 * self.pusher.retry
+        return {d for d, (first, _) in self.advisory.items() if d not in self.heard and now - first >= wait}
 
     async def send_manifest(self, device: str | None) -> None:
         target = self.manifest.target
@@ -169,14 +198,17 @@ class _Session:
         device = device_of(message.topic)
         if body is None or device is None or body.get("push_id") != self.manifest.push_id:
             return
+        if message.topic.endswith(STATUS) and self.pusher.on_status is not None:
+            self.pusher.on_status(body)
+        if message.topic.endswith(STATUS) and _unverified(body):
+            first = self.advisory.get(device, (time.monotonic(), body))[0]
+            self.advisory[device] = (first, body)
+            return
         self.heard[device] = self.quiet_since = time.monotonic()
         if message.topic.endswith(NEED):
             await self._serve(device, body.get("missing"))
-        elif message.topic.endswith(STATUS):
-            if self.pusher.on_status is not None:
-                self.pusher.on_status(body)
-            if body.get("state") in FINAL_STATES:
-                self.final[device] = body
+        elif body.get("state") in FINAL_STATES:
+            self.final[device] = body
 
     async def _serve(self, device: str, missing: object) -> None:
         if not isinstance(missing, list):
@@ -190,6 +222,11 @@ class _Session:
                     self.pusher.sent_chunks[index] += 1
                 if self.pusher.rate:
                     await asyncio.sleep(1.0 / self.pusher.rate)
+
+
+def _unverified(body: dict[str, Any]) -> bool:
+    """A status about a manifest the device could not verify: its push id is only claimed (module doc)."""
+    return body.get("unverified") is True or "name" not in body
 
 
 def _body(message: Inbound) -> dict[str, Any] | None:

@@ -97,7 +97,9 @@ class ModelReceiver:
             manifest = verify_manifest(message, self.keys)
         except ManifestError as exc:
             log.warning("model push refused: %s", exc)
-            return [self.status(None, "rejected", str(exc), push_id=claimed_push_id(message))]
+            # The push id is only claimed: marked so that the cloud does not let it end a real push.
+            claimed = claimed_push_id(message)
+            return [self.status(None, "rejected", str(exc), push_id=claimed, unverified=True)]
         return self._manifest(manifest)
 
     def tick(self) -> list[Action]:

@@ -40,13 +40,27 @@ class StoredModel:
         return body
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> StoredModel:
-        return cls(body["name"], int(body["version"]), body["sha256"], Path(body["path"]), body.get("model"))
+    def from_json(cls, body: object) -> StoredModel:
+        """The entry `as_json` wrote; ValueError naming what is wrong when `body` is not one."""
+        if not isinstance(body, dict):
+            raise ValueError(f"entry is a {type(body).__name__}, not an object")
+        missing = [key for key in ("name", "version", "sha256", "path") if key not in body]
+        if missing:
+            raise ValueError(f"entry lacks {', '.join(missing)}")
+        name, version, sha256, path, model = (body.get(k) for k in ("name", "version", "sha256", "path", "model"))
+        if not (isinstance(name, str) and isinstance(sha256, str) and isinstance(path, str)):
+            raise ValueError("entry name, sha256 and path must be strings")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ValueError(f"entry version {version!r} is not an integer")
+        if model is not None and not isinstance(model, dict):
+            raise ValueError("entry model must be an object or null")
+        return cls(name, version, sha256, Path(path), model)
 
 
 class ModelStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._damage: dict[str, str] = {}  # model name -> the damage last logged (each is logged once)
 
     def model_dir(self, name: str) -> Path:
         return self.root / name
@@ -60,13 +74,30 @@ class ModelStore:
         return path
 
     def clean_staging(self) -> None:
-        """Start-up: forget transfers that were in progress and temp files of interrupted pointer writes."""
+        """Start-up (blocking): forget transfers in progress, temp files of interrupted pointer writes, and version
+        files no pointer names (a crash between `keep` and `activate`, or while `activate` pruned).
+
+        Version files stay when the pointer is damaged: what it named cannot be told apart from leftovers.
+        """
         if not self.root.is_dir():
             return
         for model_dir in self.root.iterdir():
+            if not model_dir.is_dir():
+                continue
             shutil.rmtree(model_dir / ".staging", ignore_errors=True)
-            for tmp in model_dir.glob("*.tmp") if model_dir.is_dir() else ():
+            for tmp in model_dir.glob("*.tmp"):
                 tmp.unlink(missing_ok=True)
+            self._prune(model_dir)
+
+    def _prune(self, model_dir: Path) -> None:
+        pointer = self._load_pointer(model_dir.name)
+        if pointer is None:
+            return
+        named = {Path(e["path"]).resolve() for e in (pointer.get("active"), pointer.get("previous")) if e}
+        for version in model_dir.glob("*.tflite"):
+            if version.resolve() not in named:
+                log.info("%s: no pointer names it (an update interrupted); deleted", version)
+                version.unlink(missing_ok=True)
 
     def keep(self, name: str, staged: Path, version: int, sha256: str, model: dict[str, Any] | None) -> StoredModel:
         """Move a checked staging file into place as a version of `name`."""
@@ -77,15 +108,28 @@ class ModelStore:
         return StoredModel(name, version, sha256, path.resolve(), model)
 
     def pointer(self, name: str) -> dict[str, Any]:
+        """The checked contents of `name`'s active.json; {} when there is none or it is damaged (logged)."""
+        body = self._load_pointer(name)
+        return body if body is not None else {}
+
+    def _load_pointer(self, name: str) -> dict[str, Any] | None:
+        """{} when there is no pointer, None when it is damaged: unreadable, not JSON, or a field missing or
+        of the wrong type. A damaged pointer counts as no pointer (the configured model is served)."""
         path = self.model_dir(name) / POINTER
         try:
             body = json.loads(path.read_text())
+            _check_pointer(body)
         except FileNotFoundError:
+            self._damage.pop(name, None)
             return {}
         except (OSError, ValueError) as exc:
-            log.warning("%s: unreadable (%s); serving the configured model", path, exc)
-            return {}
-        return body if isinstance(body, dict) else {}
+            if self._damage.get(name) != str(exc):
+                self._damage[name] = str(exc)
+                log.warning("%s: damaged (%s); serving the configured model", path, exc)
+            return None
+        self._damage.pop(name, None)
+        assert isinstance(body, dict)
+        return body
 
     def active(self, name: str) -> StoredModel | None:
         """The version to serve after a restart (None: the configured one); a missing file counts as none."""
@@ -132,6 +176,21 @@ class ModelStore:
             os.fsync(handle.fileno())
         os.replace(tmp, directory / POINTER)
         _fsync(directory)
+
+
+def _check_pointer(body: object) -> None:
+    """ValueError unless `body` is a pointer as `activate` writes it."""
+    if not isinstance(body, dict):
+        raise ValueError("not a JSON object")
+    for key in ("active", "previous"):
+        if body.get(key):
+            try:
+                StoredModel.from_json(body[key])
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+    updated_at = body.get("updated_at", 0.0)
+    if not isinstance(updated_at, (int, float)) or isinstance(updated_at, bool):
+        raise ValueError(f"updated_at {updated_at!r} is not a number")
 
 
 def _fsync(path: Path) -> None:

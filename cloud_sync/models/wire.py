@@ -9,7 +9,8 @@ Cloud to device, on ``<prefix>/<device>/models/push`` (or ``<prefix>/groups/<gro
 Device to cloud:
 
 * ``<prefix>/<device>/models/status``: JSON ``{"device", "push_id", "name", "version", "sha256", "state",
-  "reason", "ts", ...}``; `state` is one of `STATES`;
+  "reason", "ts", ...}``; `state` is one of `STATES`; a refusal of a manifest whose signature did not verify
+  carries ``"unverified": true`` and no name: its push id is only what the (maybe forged) message claimed;
 * ``<prefix>/<device>/models/need``: JSON ``{"device", "push_id", "missing": [indexes], "have", "total"}``: the
   device pulls the chunks it lacks, a window at a time, so after a link drop only missing chunks travel again.
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -27,10 +27,10 @@ class AcceleratorConfig(StrictModel):
     policy: Literal["priority", "fifo"] = Field(
         "priority", description="priority: class, then earliest deadline; fifo: arrival order, for comparison."
     )
-    reserve: dict[Priority, int] = Field(
+    reserve: dict[Priority, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict, description="Lanes kept for a class and above, e.g. {critical: 1}."
     )
-    queue_bounds: dict[Priority, int] = Field(
+    queue_bounds: dict[Priority, Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: dict(_DEFAULT_BOUNDS),
         description="Frames a class may have queued; a frame over the bound is dropped as queue_full.",
     )

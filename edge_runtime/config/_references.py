@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from edge_runtime.config._errors import Problem
-from edge_runtime.config._models import BUILTIN_SINKS, InferStageConfig, RuntimeConfig
+from edge_runtime.config._models import BUILTIN_SINKS, InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._yaml import Marks, Path_
+
+Report = Callable[[Path_, str], None]
 
 
 def check_references(config: RuntimeConfig, marks: Marks, file: str, base_dir: Path) -> list[Problem]:
@@ -27,24 +30,37 @@ def check_references(config: RuntimeConfig, marks: Marks, file: str, base_dir: P
         last = list(shares)[-1]
         problem(("streams", last, "min_share"), f"the streams' min_share add up to {sum(shares.values()):g} (max 1)")
     for stream_name, stream in config.streams.items():
-        base: Path_ = ("streams", stream_name)
-        stages = stream.pipeline if isinstance(stream.pipeline, list) else []
-        seen: set[str] = set()
-        for i, stage in enumerate(stages):
-            stage_name = stage.name or stage.type
-            if stage_name in seen:
-                problem((*base, "pipeline", i, "name"), f"duplicate stage name {stage_name!r} in this pipeline")
-            seen.add(stage_name)
-            if isinstance(stage, InferStageConfig) and stage.model not in config.models:
-                known = ", ".join(sorted(config.models)) or "none defined"
-                problem((*base, "pipeline", i, "model"), f"unknown model {stage.model!r} (models: {known})")
-        for i, sink in enumerate(stream.sinks):
-            if sink == "cloud" and config.cloud is None:
-                problem((*base, "sinks", i), "sink 'cloud' needs a top-level `cloud:` section")
-            elif sink not in config.sinks and sink not in BUILTIN_SINKS:
-                known = ", ".join([*BUILTIN_SINKS, *sorted(config.sinks)])
-                problem((*base, "sinks", i), f"unknown sink {sink!r} (sinks: {known})")
+        _check_pipeline(config, ("streams", stream_name), stream, problem)
+        _check_sinks(config, ("streams", stream_name), stream, problem)
     return problems
+
+
+def _check_pipeline(config: RuntimeConfig, base: Path_, stream: StreamConfig, problem: Report) -> None:
+    stages = stream.pipeline if isinstance(stream.pipeline, list) else []
+    infers = [i for i, stage in enumerate(stages) if isinstance(stage, InferStageConfig)]
+    if infers and infers != [0]:
+        where = infers[1] if len(infers) > 1 else infers[0]
+        problem((*base, "pipeline", where), "a pipeline has at most one `infer` stage, and it comes first")
+    seen: set[str] = set()
+    for i, stage in enumerate(stages):
+        stage_name = stage.name or stage.type
+        if stage_name in seen:
+            problem((*base, "pipeline", i, "name"), f"duplicate stage name {stage_name!r} in this pipeline")
+        seen.add(stage_name)
+        if isinstance(stage, InferStageConfig) and stage.model not in config.models:
+            known = ", ".join(sorted(config.models)) or "none defined"
+            problem((*base, "pipeline", i, "model"), f"unknown model {stage.model!r} (models: {known})")
+
+
+def _check_sinks(config: RuntimeConfig, base: Path_, stream: StreamConfig, problem: Report) -> None:
+    for i, sink in enumerate(stream.sinks):
+        if sink in stream.sinks[:i]:
+            problem((*base, "sinks", i), f"sink {sink!r} is listed twice")
+        elif sink == "cloud" and config.cloud is None:
+            problem((*base, "sinks", i), "sink 'cloud' needs a top-level `cloud:` section")
+        elif sink not in config.sinks and sink not in BUILTIN_SINKS:
+            known = ", ".join([*BUILTIN_SINKS, *sorted(config.sinks)])
+            problem((*base, "sinks", i), f"unknown sink {sink!r} (sinks: {known})")
 
 
 def resolve_path(base_dir: Path, path: str) -> Path:

@@ -54,6 +54,9 @@ def load_yaml(path: Path) -> tuple[Any, Marks]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([Problem(name, 1, 1, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(name, line, 1, "", f"not UTF-8 text (byte {exc.start})")]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -77,8 +80,21 @@ class _Builder:
         self.file = file
         self.marks = Marks()
         self.problems: list[Problem] = []
+        self._open: set[int] = set()  # nodes being built on the current path
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
+        if id(node) in self._open:  # an alias that refers to a node containing it
+            mark = self._mark(node)
+            where = ".".join(str(p) for p in path)
+            self.problems.append(Problem(self.file, mark.line, mark.col, where, "recursive alias"))
+            return None
+        self._open.add(id(node))
+        try:
+            return self._build(node, path)
+        finally:
+            self._open.discard(id(node))
+
+    def _build(self, node: yaml.Node, path: Path_) -> Any:
         self.marks.by_path.setdefault(path, self._mark(node))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)

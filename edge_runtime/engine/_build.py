@@ -111,7 +111,8 @@ def _sinks(
     config: RuntimeConfig, base_dir: Path, boot_id: str, printer: Callable[[str], None] | None, extra: dict[str, Sink]
 ) -> dict[str, Sink]:
     sinks: dict[str, Sink] = {name: build_sink(name, c, base_dir, printer) for name, c in config.sinks.items()}
-    sinks.setdefault("console", ConsoleSink("console", printer=printer))
+    if "console" not in sinks and any("console" in s.sinks for s in config.streams.values()):
+        sinks["console"] = ConsoleSink("console", printer=printer)  # the built-in default, made only when used
     if config.cloud is not None:
         cloud = _with_outbox_under(config.cloud, base_dir)
         ranks = {name: s.priority for name, s in config.streams.items()}

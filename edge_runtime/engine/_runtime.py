@@ -43,7 +43,7 @@ class Runtime:
     sinks: list[Sink]
     background: dict[str, Background] = field(default_factory=dict)
     status: StatusDisplay | None = None
-    drain_timeout: float = 4.0
+    drain_timeout: float = 2.5  # then the sinks close (<= 0.5 s) and the lanes stop (<= 1.5 s): under 5 s in all
 
     def __post_init__(self) -> None:
         self._source_tasks: list[asyncio.Task[None]] = []
@@ -69,20 +69,26 @@ class Runtime:
             ]
             if self.status is not None:
                 infra_tasks.append(infra.create_task(self.status.run(started), name="status"))
-            infra_tasks.append(infra.create_task(self._tick(), name="ticker"))
+            ticker = infra.create_task(self._tick(), name="ticker")
+            infra_tasks.append(ticker)
             try:
                 await self._run_streams()
             finally:
+                ticker.cancel()  # no tick may reach a sink that is closing
                 await self._finish(infra_tasks)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
 
     def stop(self) -> None:
-        """Begin an orderly stop (idempotent): cancel the sources, let the streams drain."""
+        """Begin an orderly stop: cancel the sources, let the streams drain. A second call (a second Ctrl-C)
+        stops draining at once."""
         if self._stopping:
+            self._cancel_streams()
             return
         self._stopping = True
         log.info("stopping: draining streams")
+        for parts in self.streams:
+            parts.runner.channel.close()  # what is queued drains; a capture thread's later puts are refused
         for task in self._source_tasks:
             task.cancel()
         asyncio.get_running_loop().call_later(self.drain_timeout, self._cancel_streams)
@@ -104,7 +110,7 @@ class Runtime:
     def _cancel_streams(self) -> None:
         for task in self._stream_tasks:
             if not task.done():
-                log.warning("stream task %s did not drain in %.0f s: cancelled", task.get_name(), self.drain_timeout)
+                log.warning("stream task %s did not drain in time: cancelled", task.get_name())
                 task.cancel()
 
     @staticmethod

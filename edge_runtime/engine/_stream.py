@@ -12,6 +12,7 @@ waits, and the newest frame waits in the channel (where a newer one replaces it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 from edge_runtime.channel import Channel, ChannelClosed
 from edge_runtime.config import Priority
+from edge_runtime.drops import SHUTDOWN, DropCounter
 from edge_runtime.frames import Frame, Item, Reading
 from edge_runtime.jobs import Completed, Job, Outcome
 from edge_runtime.results import Result
@@ -67,6 +69,8 @@ class StreamRunner:
         self.stages = stages
         self.sinks = sinks
         self._envelope = envelope
+        # Results that completed inference but were lost after it (a stage or a sink failed), by stage/sink name.
+        self.sink_drops = DropCounter()
         self._inflight: asyncio.Queue[tuple[Item, asyncio.Future[Outcome] | None] | None] = asyncio.Queue(inflight)
 
     async def dispatch(self) -> None:
@@ -75,19 +79,46 @@ class StreamRunner:
                 try:
                     item = await self.channel.get()
                 except ChannelClosed:
-                    return
+                    break
                 future = self.infer.submit(self.infer.job(item)) if self.infer and isinstance(item, Frame) else None
                 await self._inflight.put((item, future))
-        finally:
-            await _put_end(self._inflight)
+        except asyncio.CancelledError:
+            self.stats.drops.add(SHUTDOWN, len(self.channel.take_all()))  # offered, never dispatched
+            with contextlib.suppress(asyncio.QueueFull):  # collect may be gone too: never wait here
+                self._inflight.put_nowait(None)
+            raise
+        await self._inflight.put(None)
 
     async def collect(self) -> None:
-        while (entry := await self._inflight.get()) is not None:
-            item, future = entry
-            result = self._first_result(item, await future if future else None)
-            if result is not None:
-                self.stats.complete(time.monotonic() - result.t_capture)
-                self.emit(result, 0)
+        try:
+            while (entry := await self._inflight.get()) is not None:
+                item, future = entry
+                result = self._first_result(item, await future if future else None)
+                if result is not None:
+                    self.stats.complete(time.monotonic() - result.t_capture)
+                    self.emit(result, 0)
+        except asyncio.CancelledError:
+            self._drop_leftovers()
+            raise
+
+    def _drop_leftovers(self) -> None:
+        """Cancelled before draining: what was still in flight ends as a `shutdown` drop, never unaccounted."""
+        while True:
+            try:
+                entry = self._inflight.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if entry is None:
+                continue
+            future = entry[1]
+            if future is None:
+                self.stats.drops.add(SHUTDOWN)
+            else:  # the service counts what it drops; a frame it completes now is lost here
+                future.add_done_callback(self._completed_too_late)
+
+    def _completed_too_late(self, future: asyncio.Future[Outcome]) -> None:
+        if not future.cancelled() and isinstance(future.result(), Completed):
+            self.stats.drops.add(SHUTDOWN)
 
     def emit(self, result: Result, first_stage: int) -> None:
         """Pass a result through the stages from `first_stage` on, then to every sink."""
@@ -97,7 +128,14 @@ class StreamRunner:
         for r in results:
             envelope = self._envelope(r)
             for sink in self.sinks:
-                sink.send(envelope)
+                self._send(sink, envelope)
+
+    def _send(self, sink: Sink, envelope: dict[str, Any]) -> None:
+        try:
+            sink.send(envelope)
+        except Exception as exc:  # one failing sink never stops the stream or the other sinks
+            self.sink_drops.add(f"sink_error:{sink.name}")
+            log.error("stream %r sink %r: %s: %s", self.name, sink.name, type(exc).__name__, exc)
 
     def tick(self, now: float) -> None:
         for i, stage in enumerate(self.stages):
@@ -132,14 +170,8 @@ class StreamRunner:
         try:
             return stage.process(result)
         except Exception as exc:  # one failing stage never stops the stream
-            self.stats.drops.add("stage_error")
+            self.sink_drops.add(f"stage_error:{stage.name}")
             log.error("stream %r stage %r: %s: %s", self.name, stage.name, type(exc).__name__, exc)
             return []
 
 
-async def _put_end(queue: asyncio.Queue[Any]) -> None:
-    """Tell `collect` there is nothing more, even when cancellation interrupted dispatch."""
-    try:
-        queue.put_nowait(None)
-    except asyncio.QueueFull:
-        await queue.put(None)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from typing import TextIO
 
+from edge_runtime.sinks._writer import LineWriter
 from edge_runtime.stats import StreamStats
 
 
@@ -24,39 +24,37 @@ def status_line(stats: StreamStats, elapsed_s: float) -> str:
 
 
 class LiveTerminal:
-    """Prints result lines and keeps a status block of N lines below them (ANSI, TTY only)."""
+    """Result lines scroll above a status block of N lines that redraws in place (ANSI, TTY only).
+
+    A named writer thread owns the terminal, so the event loop never blocks on it; `print` and `update` only
+    queue (bounded, drops counted).
+    """
 
     def __init__(self, out: TextIO | None = None) -> None:
-        self._out = out or sys.stdout
-        self._lock = threading.Lock()
         self._block: list[str] = []
+        self._writer = LineWriter("terminal", out or sys.stdout, self._render)
+        self.drops = self._writer.drops
 
     def print(self, line: str) -> None:
-        with self._lock:
-            self._erase()
-            self._out.write(line + "\n")
-            self._draw()
-            self._out.flush()
+        self._writer.submit(("line", line))
 
     def update(self, block: list[str]) -> None:
-        with self._lock:
-            self._erase()
-            self._block = block
-            self._draw()
-            self._out.flush()
+        self._writer.submit(("block", block))
 
     def close(self) -> None:
-        with self._lock:
-            self._block = []
-            self._out.flush()
+        self._writer.close()
 
-    def _erase(self) -> None:
+    def _render(self, item: object, out: TextIO) -> None:
+        assert isinstance(item, tuple)
+        kind, value = item
         if self._block:
-            self._out.write(f"\x1b[{len(self._block)}F\x1b[J")
-
-    def _draw(self) -> None:
+            out.write(f"\x1b[{len(self._block)}F\x1b[J")  # up to the block's first line, erase to the end
+        if kind == "line":
+            out.write(f"{value}\n")
+        else:
+            self._block = [str(line) for line in value]
         for line in self._block:
-            self._out.write(line + "\n")
+            out.write(f"{line}\n")
 
 
 class TerminalLogHandler(logging.Handler):

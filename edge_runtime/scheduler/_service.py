@@ -32,7 +32,7 @@ from edge_runtime.stats import StreamStats
 
 log = logging.getLogger("edge_runtime.scheduler")
 
-STOP_TIMEOUT_S = 5.0  # default wait at cancellation for the jobs on the lanes to finish
+STOP_TIMEOUT_S = 1.5  # default wait at cancellation for the jobs on the lanes to finish
 Token = asyncio.Future[Outcome]
 
 

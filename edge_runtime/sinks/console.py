@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 from edge_runtime.sinks._base import Sink
+from edge_runtime.sinks._writer import LineWriter
 
 
 def summarize(envelope: dict[str, Any]) -> str:
@@ -32,7 +33,11 @@ class ConsoleSink(Sink):
         super().__init__(name)
         self.every = every
         self.kinds = set(kinds) if kinds else None
-        self._print = printer or _print_stdout
+        self._writer: LineWriter | None = None
+        if printer is None:
+            self._writer = LineWriter(name, sys.stdout, _write_line)
+            printer = self._writer.submit
+        self._print = printer
         self._seen: Counter[str] = Counter()
 
     def send(self, envelope: dict[str, Any]) -> None:
@@ -47,6 +52,10 @@ class ConsoleSink(Sink):
         self._print(f"[{stream}] {where} {envelope.get('kind')}: {summarize(envelope)} ({latency_ms:.0f} ms)")
 
 
-def _print_stdout(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _write_line(line: object, out: TextIO) -> None:
+    out.write(f"{line}\n")

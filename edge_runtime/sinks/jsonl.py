@@ -42,9 +42,14 @@ class JsonlSink(Sink):
         await asyncio.to_thread(self._stop)
 
     def _stop(self) -> None:
-        self._queue.put(_STOP)
-        self._thread.join(timeout=5)
-        self._file.close()
+        try:
+            self._queue.put(_STOP, timeout=0.5)
+        except queue.Full:
+            log.error("sink %r: writer stuck; %d envelopes not written", self.name, self._queue.qsize())
+            return
+        self._thread.join(timeout=0.5)
+        if not self._thread.is_alive():
+            self._file.close()
 
     def _write_loop(self) -> None:
         while True:

@@ -14,7 +14,7 @@ from typing import Literal
 
 import aiomqtt
 from aiomqtt.types import PayloadType
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from edge_runtime.channel import Channel
 from edge_runtime.config import StrictModel
@@ -57,6 +57,15 @@ class MqttSourceConfig(StrictModel):
         if self.backoff_max < self.backoff_initial:
             raise ValueError(f"backoff_max ({self.backoff_max}) must be >= backoff_initial ({self.backoff_initial})")
         return self
+
+    @field_validator("topic")
+    @classmethod
+    def _valid_filter(cls, topic: str) -> str:
+        levels = topic.split("/")
+        for i, level in enumerate(levels):
+            if ("+" in level and level != "+") or ("#" in level and (level != "#" or i != len(levels) - 1)):
+                raise ValueError(f"{topic!r} is not an MQTT topic filter: + and # stand alone, # only last")
+        return topic
 
 
 class MqttSource(Source):

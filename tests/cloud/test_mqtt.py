@@ -13,7 +13,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from cloud_sync import CloudConfig, MqttConfig, MqttTransport
+from cloud_sync import CloudConfig, MqttConfig, MqttTransport, Uplink
 from tests.cloud.runner import UplinkThread
 from tests.cloud.support import ROOT, Listener, seqs_by_stream
 from tests.support.mosquitto import Mosquitto
@@ -121,8 +121,8 @@ def test_device_sigkill_then_restart_delivers_every_committed_result(tmp_path: P
     missing = committed - got
     assert len(committed) >= 300
     assert not missing, f"{len(missing)} committed results never arrived, e.g. {sorted(missing)[:5]}"
-    assert report["totals"]["duplicates"] >= 0
     assert len(received) == len(got), "the listener's output holds a duplicate"
+    assert report["totals"]["received"] == len(received), "the report counts what the output holds"
 
 
 def test_lwt_says_offline_when_the_device_is_killed(mosquitto: Mosquitto, tmp_path: Path) -> None:
@@ -147,7 +147,7 @@ async def _retained_status(port: int) -> str:
 
 def test_inbound_messages_reach_the_device(mosquitto: Mosquitto) -> None:
     async def scenario() -> bytes:
-        transport = MqttTransport(MqttConfig(host="127.0.0.1", port=mosquitto.port), "dev1")
+        transport = MqttTransport(MqttConfig(host="127.0.0.1", port=mosquitto.port), "dev1", subscribe=("models/push",))
         runner = asyncio.create_task(transport.run())
         try:
             await asyncio.wait_for(transport.wait_connected(), 10)
@@ -163,3 +163,48 @@ def test_inbound_messages_reach_the_device(mosquitto: Mosquitto) -> None:
             await asyncio.gather(runner, return_exceptions=True)
 
     assert asyncio.run(scenario()) == b'{"manifest": 1}'
+
+
+def test_the_results_transport_takes_no_model_pushes(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """Model pushes reach the device on the model link; the results link must not take a second copy of each."""
+
+    async def scenario() -> tuple[bool, dict[str, object]]:
+        uplink = Uplink(_config(mosquitto.port, tmp_path / "o.db"), "dev1")  # what the cloud sink builds
+        runner = asyncio.create_task(uplink.run())
+        try:
+            await _until_connected(uplink)
+            async with aiomqtt.Client("127.0.0.1", mosquitto.port) as probe:
+                await probe.subscribe("edge/dev1/models/push", qos=1)
+                for i in range(100):
+                    await probe.publish("edge/dev1/models/push", b"chunk %d" % i, qos=1)
+                await asyncio.wait_for(_receive(probe, 100), 10)  # the broker has routed all of them
+            inbound = uplink.transport.inbound()
+            try:
+                await asyncio.wait_for(anext(inbound), 0.5)
+                took_one = True
+            except asyncio.TimeoutError:
+                took_one = False
+            link = uplink.stats()["link"]
+            assert isinstance(link, dict)
+            return took_one, link
+        finally:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+
+    took_one, link = asyncio.run(scenario())
+    assert not took_one, "the results link received a model push"
+    assert link["drops"] == {}
+
+
+async def _receive(client: aiomqtt.Client, n: int) -> None:
+    async for _ in client.messages:
+        n -= 1
+        if n == 0:
+            return
+
+
+async def _until_connected(uplink: Uplink, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not uplink.transport.stats().get("connected"):
+        assert time.monotonic() < deadline, "never connected"
+        await asyncio.sleep(0.02)

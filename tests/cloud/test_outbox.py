@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloud_sync import Entry, Key, Outbox
+from cloud_sync._sqlite import OutboxLocked
 
 TOPIC = "edge/dev1/results/porch"
 
@@ -182,3 +184,20 @@ def test_fetch_skips_entries_in_flight(tmp_path_factory: object, in_flight: int,
     rest += [(p, len(old) + 1 + i) for i, p in enumerate(priorities)]
     assert [m.id for m in second] == [i for _, i in sorted(rest, key=lambda pi: (-pi[0], pi[1]))]
     box.close()
+
+
+def test_a_locked_outbox_is_refused_not_moved_aside(tmp_path: Path) -> None:
+    """Another process holding the file (a second runtime on the same outbox) is not corruption."""
+    path = tmp_path / "outbox.db"
+    Outbox(path, 1 << 20, "reject").close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")  # with WAL, only this keeps other readers out
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("DELETE FROM outbox")
+    try:
+        with pytest.raises(OutboxLocked, match="locked by another process"):
+            Outbox(path, 1 << 20, "reject")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if "corrupt" in p.name) == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from cloud_sync import CloudConfig, MemoryTransport, Outbox, Uplink, topic_of
+from cloud_sync import CloudConfig, MemoryTransport, Outbox, Uplink, decode, topic_of
 from tests.cloud.support import envelope
 
 
@@ -112,6 +114,75 @@ def test_outbox_at_cap_applies_policy_and_reports_drops(tmp_path: Path, policy: 
         assert drops.get("outbox_evicted", 0) > 0
         assert "outbox_full" not in drops
         assert stored + drops["outbox_evicted"] == 300, "every envelope is either stored or counted"
+
+
+def test_a_refused_low_entry_does_not_block_higher_ones(tmp_path: Path) -> None:
+    """drop_oldest_lowest: a low entry refused at the cap must not make put() refuse normal and critical ones."""
+
+    async def scenario() -> tuple[list[bool], dict[str, int]]:
+        transport = MemoryTransport("dev1")
+        transport.connected.clear()  # the link is down: the outbox fills up
+        # Small batches: the (at most two) batches the drain holds for the link cannot be evicted.
+        config = _config(tmp_path / "o.db", max_bytes=3_000, policy="drop_oldest_lowest", batch_size=2)
+        uplink = Uplink(config, "dev1", transport)
+        runner = asyncio.create_task(uplink.run())
+        await _until(lambda: uplink.outbox is not None)
+        for i in range(20):
+            uplink.put(envelope(i), priority=1)
+        await uplink.close()  # committed: the oldest normal entries were evicted to fit the newer
+        uplink.put(envelope(0, stream="_stats", kind="stats"), priority=0)
+        await uplink.close()  # nothing at or below low to evict: refused
+        refused_low = uplink.drops.snapshot()
+        accepted = [uplink.put(envelope(100 + i), priority=1) for i in range(3)]
+        accepted += [uplink.put(envelope(i, stream="alarm", kind="alert"), priority=3) for i in range(2)]
+        await uplink.close()
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        after = uplink.drops.snapshot()
+        assert refused_low.get("outbox_full") == 1
+        assert after["outbox_evicted"] >= refused_low["outbox_evicted"] + 5, "the new ones evicted older normal"
+        return accepted, after
+
+    accepted, drops = asyncio.run(scenario())
+    assert accepted == [True] * 5
+    assert drops.get("outbox_full") == 1, "only the low entry was refused"
+    box = Outbox(tmp_path / "o.db", max_bytes=10**9)
+    stored = {(e["stream"], e["seq"]) for e in (decode(m.payload) for m in box.fetch(100))}
+    box.close()
+    assert {("porch", 100), ("porch", 101), ("porch", 102), ("alarm", 0), ("alarm", 1)} <= stored
+    assert ("_stats", 0) not in stored
+
+
+def test_stop_while_the_outbox_is_opening_commits_and_closes(tmp_path: Path) -> None:
+    """Another process holds the outbox file, so the open waits: a stop in that window loses nothing."""
+    path = tmp_path / "o.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE other (x)")  # a rollback-journal file: an exclusive lock blocks readers
+    holder.execute("BEGIN EXCLUSIVE")
+    threads_before = set(threading.enumerate())
+
+    async def scenario() -> int:
+        uplink = Uplink(_config(path), "dev1", MemoryTransport("dev1"))
+        runner = asyncio.create_task(uplink.run())
+        await asyncio.sleep(0.2)
+        assert uplink.outbox is None, "still opening"
+        accepted = sum(uplink.put(envelope(i), ttl_s=math.inf) for i in range(10))
+        runner.cancel()  # the runtime stops before the outbox is open
+        asyncio.get_running_loop().call_later(0.3, holder.rollback)  # the other process lets go
+        await asyncio.gather(runner, return_exceptions=True)
+        await uplink.close()
+        return accepted
+
+    try:
+        accepted = asyncio.run(scenario())
+    finally:
+        holder.rollback()
+        holder.close()
+    left = [t.name for t in threading.enumerate() if t not in threads_before and t.name.startswith("outbox")]
+    assert left == [], "the committer and the drain thread are closed"
+    box = Outbox(path, max_bytes=10**9)
+    assert (accepted, box.entries) == (10, 10)
+    box.close()
 
 
 def test_topics_follow_kind() -> None:

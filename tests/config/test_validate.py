@@ -134,3 +134,60 @@ def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
     schema = json.loads(capsys.readouterr().out)
     assert "streams" in schema["properties"]
     assert "$defs" in schema
+
+
+MORE_CASES = [
+    (
+        "infer not first",
+        GOOD.replace(
+            "      - {type: infer, model: digits}\n", "      - {type: filter}\n      - {type: infer, model: digits}\n"
+        ),
+        12,
+        "at most one `infer` stage, and it comes first",
+    ),
+    (
+        "two infer stages",
+        GOOD.replace(
+            "      - {type: infer, model: digits}\n",
+            "      - {type: infer, model: digits}\n      - {type: infer, name: again, model: digits}\n",
+        ),
+        12,
+        "at most one `infer` stage",
+    ),
+    ("sink listed twice", GOOD + "    sinks: [console, console]\n", 12, "sink 'console' is listed twice"),
+    (
+        "queue bound zero",
+        GOOD + "accelerator: {queue_bounds: {high: 0}}\n",
+        12,
+        "accelerator.queue_bounds.high: must be >= 1",
+    ),
+    ("negative reserve", GOOD + "accelerator: {reserve: {critical: -3}}\n", 12, "must be >= 0"),
+    (
+        "bad mqtt filter",
+        GOOD.replace("{type: synthetic, fps: 5}", "{type: mqtt, topic: 'a/#/b'}"),
+        9,
+        "not an MQTT topic filter",
+    ),
+    ("recursive alias", GOOD + "status: &a {interval_s: *a}\n", 12, "recursive alias"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "line", "expected"), MORE_CASES, ids=[c[0] for c in MORE_CASES])
+def test_more_bad_configs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, line: int, expected: str
+) -> None:
+    code, err = run_validate(tmp_path, text, capsys)
+    assert code == 2, name
+    assert len(err) == 1, err
+    assert int(err[0].split(":")[1]) == line, err[0]
+    assert expected in err[0], err[0]
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(GOOD.encode() + "# café\n".encode("latin-1"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge_runtime", "validate", str(path)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"{path}:12:1: not UTF-8 text (byte {len(GOOD.encode()) + 5})"

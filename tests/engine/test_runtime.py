@@ -19,6 +19,7 @@ import numpy as np
 from edge_runtime.config import load_config
 from edge_runtime.engine import build_runtime
 from edge_runtime.sinks import MemorySink
+from tests.scheduler.jobs import SleepModel
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "models" / "digits_uint8.tflite"
@@ -196,3 +197,42 @@ def test_sigterm_while_a_camera_hangs_in_open_exits_within_5s(tmp_path: Path) ->
     assert proc.returncode == 0, stderr
     assert took < 5.0, stderr
     assert "Traceback" not in stderr
+
+
+def test_a_model_stuck_past_the_drain_budget_still_stops_within_5s(tmp_path: Path) -> None:
+    """A lane busy for 6 s when the stop comes (a hung accelerator): the runtime gives up on it in time, and
+    every frame still ends as completed or a counted drop."""
+    cfg = digits_config(tmp_path, "{type: synthetic, fps: 20, width: 32, height: 32}")
+    runtime, service = build_runtime(load_config(cfg), cfg.parent, display="off")
+    service.set_model("digits", SleepModel(name="digits", seconds=6.0))
+    stopped_at: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(1.0, lambda: stopped_at.append(time.monotonic()))
+        await runtime.run(duration=1.0)
+
+    asyncio.run(main())
+    assert time.monotonic() - stopped_at[0] < 5.0
+    stats = runtime.streams[0].runner.stats
+    drops = stats.drops.snapshot()
+    assert drops.get("shutdown", 0) >= 1
+    assert stats.offered == stats.completed + stats.drops.total
+
+
+def test_a_closed_stdout_does_not_stop_the_runtime(tmp_path: Path) -> None:
+    """`edge-runtime ... | head -1`: the console sink's pipe closes, the runtime carries on and exits 0."""
+    cfg = digits_config(tmp_path, "{type: synthetic, fps: 50, width: 32, height: 32}", sinks="[console, out]")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge_runtime", "--config", str(cfg), "--duration", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("[digits]")
+    proc.stdout.close()  # like `head -1` exiting
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) > 50  # the other sink kept going

@@ -13,7 +13,19 @@ from typing import Any
 
 import pytest
 
-from cloud_sync.models import Manifest, MemoryHub, ModelPusher, Target, chunk_message, manifest_message
+from cloud_sync.models import (
+    Manifest,
+    ManifestError,
+    MemoryHub,
+    ModelPusher,
+    Target,
+    TrustedKeys,
+    chunk_message,
+    key_id,
+    load_private_key,
+    manifest_message,
+    verify_manifest,
+)
 from tests.updates.support import DEVICE, DIGITS, MODELS, Cloud, Device, wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -117,7 +129,8 @@ def test_refused_with_reason_and_old_model_serving(tmp_path: Path, case: Case, r
                 final = await pusher.push(signed, manifest, data, timeout=10)
                 assert final[DEVICE]["state"] == "rejected", final
                 assert final[DEVICE]["reason"].startswith(reason), final[DEVICE]["reason"]
-                assert [s["state"] for s in statuses[:-1]] == before
+                states = [s["state"] for s in statuses]  # an unverified manifest is refused at each resend
+                assert states[: states.index("rejected")] == before
             count = len(device.completed())
             await wait_for(lambda: len(device.completed()) > count + 3, 5, "results after the refusal")
         assert {o.model.sha256 for o in device.completed()} == {old}
@@ -162,3 +175,16 @@ def test_canary_refuses_nan_and_slow_models_before_the_swap(tmp_path: Path, mode
         assert {o.model.sha256 for o in device.completed()} == {old}
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("field", "reason"), [("name", "invalid model name"), ("sha256", "sha256 must be 64")])
+def test_a_trailing_newline_is_not_part_of_a_valid_name_or_digest(tmp_path: Path, field: str, reason: str) -> None:
+    cloud = Cloud(tmp_path)
+    manifest, _ = cloud.manifest(MODELS / "test_alt.tflite", 2)
+    body = json.loads(manifest.model_dump_json())
+    body[field] += "\n"
+    data, private = json.dumps(body).encode(), load_private_key(cloud.key)
+    signed = {"key": key_id(private.public_key()), "manifest": base64.b64encode(data).decode(),
+              "signature": base64.b64encode(private.sign(data)).decode()}  # fmt: skip
+    with pytest.raises(ManifestError, match=reason):
+        verify_manifest(json.dumps(signed).encode(), TrustedKeys.load([cloud.pub]))

@@ -78,3 +78,76 @@ def test_pointer_replacement_is_atomic_and_prunes_old_versions(tmp_path: Path) -
     ]
     assert store.updated_at("digits") == 3.0
     assert StoredModel.from_json(entries[2].as_json()) == entries[2]
+
+
+DAMAGED = {  # parses as JSON, but is not a pointer `activate` writes
+    "no path": {"active": {"name": "digits", "version": 2, "sha256": "ab" * 32}, "updated_at": 1.0},
+    "version a string": {"active": {"name": "digits", "version": "two", "sha256": "ab" * 32, "path": "x"}},
+    "active a list": {"active": ["digits", 2]},
+    "updated_at a string": {"active": None, "updated_at": "soon"},
+    "not an object": ["active"],
+}
+
+
+@pytest.mark.parametrize("body", DAMAGED.values(), ids=DAMAGED.keys())
+def test_a_pointer_with_a_missing_or_mistyped_field_counts_as_none(
+    tmp_path: Path, body: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "store" / "digits").mkdir(parents=True)
+    (tmp_path / "store" / "digits" / "active.json").write_text(json.dumps(body))
+    config = ModelUpdatesConfig(dir=tmp_path / "store")
+    handles = load_models({"digits": digits_config()}, AcceleratorConfig(threads=1), tmp_path, config)
+    assert handles["digits"].ref.sha256 == _sha(DIGITS)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings  # one line, no traceback
+    assert "active.json: damaged" in warnings[0]
+    store = ModelStore(tmp_path / "store")
+    assert (store.active("digits"), store.previous("digits"), store.updated_at("digits")) == (None, None, 0.0)
+
+
+def test_a_push_over_a_damaged_pointer_is_taken_and_the_receiver_lives_on(tmp_path: Path) -> None:
+    cloud = Cloud(tmp_path)
+    hub = MemoryHub()
+
+    async def scenario() -> None:
+        device = Device(tmp_path, cloud, hub.device(DEVICE))
+        async with device.running(stream=False):
+            (tmp_path / "store" / "digits").mkdir(parents=True, exist_ok=True)
+            (tmp_path / "store" / "digits" / "active.json").write_text(json.dumps(DAMAGED["updated_at a string"]))
+            assert (await cloud.push(hub.cloud(), ALT, 2))["state"] == "active"
+            assert (await cloud.push(hub.cloud(), DIGITS, 3))["state"] == "active"  # the receive task still runs
+
+    asyncio.run(scenario())
+
+
+def _kept(store: ModelStore, version: int, source: Path) -> StoredModel:
+    staged = store.staging_path("digits", f"p{version}")
+    shutil.copy(source, staged)
+    return store.keep("digits", staged, version, _sha(source), None)
+
+
+def test_start_up_deletes_version_files_no_pointer_names(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    old, active = _kept(store, 2, ALT), _kept(store, 3, DIGITS)
+    store.activate(active, old, 1.0)
+    orphan = _kept(store, 4, ALT)  # a crash between keep and activate
+    store.clean_staging()
+    assert sorted(p.name for p in (tmp_path / "digits").glob("*.tflite")) == sorted([old.path.name, active.path.name])
+    assert not orphan.path.exists()
+    assert store.active("digits") == active
+
+
+def test_start_up_deletes_a_kept_version_of_a_first_push_that_never_became_active(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    orphan = _kept(store, 2, ALT)  # no pointer yet: the crash came before the first activate
+    store.clean_staging()
+    assert not orphan.path.exists()
+
+
+def test_start_up_keeps_version_files_when_the_pointer_is_damaged(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    kept = _kept(store, 2, ALT)
+    store.activate(kept, None, 1.0)
+    (tmp_path / "digits" / "active.json").write_text('{"active": {"name": "digits"}}')
+    store.clean_staging()
+    assert kept.path.exists()  # what a damaged pointer named cannot be told from a leftover
