@@ -44,6 +44,9 @@ class StreamStats:
         self.latency = LatencyWindow()  # capture to result
         self.queue_wait = LatencyWindow()  # waiting for an accelerator lane
         self.service = LatencyWindow()  # preprocess + invoke + decode on the lane
+        # Results the stream produced that a stage or sink then left out (filtered, late, a failing sink...),
+        # by stage or sink name: shown beside the stream's own drops, not part of `offered`'s accounting.
+        self.downstream: dict[str, DropCounter] = {}
         self._lock = threading.Lock()
 
     def offer(self) -> None:
@@ -61,6 +64,7 @@ class StreamStats:
             "offered": self.offered,
             "completed": self.completed,
             "drops": self.drops.snapshot(),
+            "downstream": {name: c.snapshot() for name, c in self.downstream.items() if c.total},
             "latency": self.latency.quantiles(),
             "queue_wait": self.queue_wait.quantiles(),
             "service": self.service.quantiles(),

@@ -95,6 +95,7 @@ def _stream(
     policy = source.channel_policy()
     channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer)
     stages = [build_stage(s, name) for s in stages_config if not isinstance(s, InferStageConfig)]
+    stats.downstream.update({stage.name: stage.drops for stage in stages})
     runner = StreamRunner(
         name,
         channel,

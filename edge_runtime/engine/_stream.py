@@ -71,6 +71,7 @@ class StreamRunner:
         self._envelope = envelope
         # Results that completed inference but were lost after it (a stage or a sink failed), by stage/sink name.
         self.sink_drops = DropCounter()
+        stats.downstream["sinks"] = self.sink_drops
         self._inflight: asyncio.Queue[tuple[Item, asyncio.Future[Outcome] | None] | None] = asyncio.Queue(inflight)
 
     async def dispatch(self) -> None:

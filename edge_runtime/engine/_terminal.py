@@ -17,9 +17,14 @@ def status_line(stats: StreamStats, elapsed_s: float) -> str:
     total = sum(drops.values())
     detail = ", ".join(f"{k} {v}" for k, v in sorted(drops.items()) if v)
     fps = stats.completed / elapsed_s if elapsed_s > 0 else 0.0
+    after = ", ".join(
+        f"{name} {reason} {n}" for name, c in stats.downstream.items() for reason, n in sorted(c.snapshot().items())
+    )
     return (
         f"{stats.stream:<12} {fps:6.1f} fps  p50 {snap['p50_ms']:6.1f} ms  p99 {snap['p99_ms']:6.1f} ms  "
-        f"done {stats.completed}  drops {total}" + (f" ({detail})" if detail else "")
+        f"done {stats.completed}  drops {total}"
+        + (f" ({detail})" if detail else "")
+        + (f"  after: {after}" if after else "")
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from edge_runtime.drops import DropCounter
 from edge_runtime.results import Result
 
 
@@ -17,6 +18,7 @@ class Stage(ABC):
     def __init__(self, name: str, stream: str) -> None:
         self.name = name
         self.stream = stream
+        self.drops = DropCounter()  # results this stage left out, by reason
 
     @abstractmethod
     def process(self, result: Result) -> list[Result]:
