@@ -39,6 +39,7 @@ class Channel(Generic[T]):
         self._drops = drops
         self._items: deque[T] = deque()
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)  # signalled when `get` takes an item or the channel closes
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
@@ -66,10 +67,24 @@ class Channel(Generic[T]):
             self._wake()
         return True
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def wait_for_room(self, timeout: float) -> bool:
+        """Block the calling (producer) thread until there is room or the channel closes, at most `timeout`.
+
+        True when there is room. For producers that must not lose items (files read as fast as consumed).
+        """
+        with self._room:
+            self._room.wait_for(lambda: self._closed or len(self._items) < self.capacity, timeout)
+            return not self._closed and len(self._items) < self.capacity
+
     def close(self) -> None:
         """No more items; the consumer drains what is queued, then gets `ChannelClosed`."""
         with self._lock:
             self._closed = True
+            self._room.notify_all()
         self._wake()
 
     def take_all(self) -> list[T]:
@@ -77,6 +92,7 @@ class Channel(Generic[T]):
         with self._lock:
             items = list(self._items)
             self._items.clear()
+            self._room.notify_all()
         return items
 
     def __len__(self) -> int:
@@ -89,6 +105,7 @@ class Channel(Generic[T]):
         while True:
             with self._lock:
                 if self._items:
+                    self._room.notify()
                     return self._items.popleft()
                 if self._closed:
                     raise ChannelClosed

@@ -18,16 +18,17 @@ from edge_runtime.sources._base import Source
 
 log = logging.getLogger(__name__)
 
-WAIT_POLL_S = 0.005  # how often a blocking put looks for room in a full channel
+STOP_CHECK_S = 0.25  # a producer waiting for room also notices `stop` within this (the runtime closes first)
 
 
 def put_wait(out: Channel[Item], item: Item, stop: threading.Event) -> bool:
     """Put `item` once the channel has room; False when stopped first or the channel refused it.
 
-    Only the source's own thread puts into its channel, so room seen here is still there at `put`.
+    Waits on the channel's condition (woken by the consumer), not by polling. Only the source's own thread puts
+    into its channel, so room seen here is still there at `put`.
     """
-    while len(out) >= out.capacity:
-        if stop.wait(WAIT_POLL_S):
+    while not out.wait_for_room(STOP_CHECK_S):
+        if stop.is_set() or out.closed:
             return False
     return out.put(item)
 
