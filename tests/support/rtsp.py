@@ -11,7 +11,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.support.ports import free_port, wait_for_port
+from tests.support.ports import free_port, stop_process, wait_for_port
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).with_name("rtsp_server.py")
@@ -45,10 +45,4 @@ class RtspServer:
 
     def stop(self, sig: int = signal.SIGKILL) -> None:
         proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        try:
-            os.kill(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        proc.wait(timeout=5)
+        stop_process(proc, sig)
