@@ -72,6 +72,7 @@ def _target(parser: argparse.ArgumentParser) -> None:
 def _link(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mqtt", default="127.0.0.1:1883", help="broker HOST:PORT (default 127.0.0.1:1883)")
     parser.add_argument("--zmq", help="bind a ZeroMQ ROUTER here instead of MQTT, e.g. tcp://*:5560")
+    parser.add_argument("--curve-dir", type=Path, help="with --zmq: CURVE keys, server.key_secret and clients/*.key")
     parser.add_argument("--prefix", default="edge", help="topic prefix")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the devices")
 
@@ -137,10 +138,12 @@ async def _with_link(args: argparse.Namespace, work: Callable[[CloudLink], Await
 
 @contextlib.asynccontextmanager
 async def _cloud_link(args: argparse.Namespace) -> AsyncIterator[CloudLink]:
+    if args.curve_dir and not args.zmq:
+        raise SystemExit("edge-cloud: --curve-dir goes with --zmq (MQTT uses the broker's TLS)")
     if args.zmq:
         from cloud_sync.models.zmq import ZmqCloudLink
 
-        link: Any = ZmqCloudLink(args.zmq, prefix=args.prefix)
+        link: Any = ZmqCloudLink(args.zmq, prefix=args.prefix, curve_dir=args.curve_dir)
         await asyncio.sleep(1.5)  # let devices connect and say hello
     else:
         from cloud_sync.models.mqtt import MqttCloudLink

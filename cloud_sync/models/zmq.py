@@ -4,6 +4,10 @@ Frames are ``[topic, payload]``, the topics being the MQTT ones. The device DEAL
 id; it says ``[b"hello", {"groups": [...]}]`` on start and every `HELLO_S` seconds, so a ROUTER that restarted
 learns who is connected and in which groups. ZeroMQ reconnects by itself (interval doubling up to a cap); a
 message for a peer that is not connected is refused at once (ROUTER_MANDATORY) and the protocol asks again.
+
+CURVE, as on the results link (see `cloud_sync.curve`): the device takes the `cloud.zmq.curve` key files (server
+public key, its own secret key); the cloud takes a key directory (``server.key_secret``, ``clients/*.key``) and a
+ZAP authenticator refuses any device whose public key is not in ``clients/``.
 """
 
 from __future__ import annotations
@@ -12,11 +16,16 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import zmq
 import zmq.asyncio
+from zmq.auth.asyncio import AsyncioAuthenticator
 
+from cloud_sync._tls import LinkError
+from cloud_sync.config import CurveConfig
 from cloud_sync.counters import INBOUND_FULL, Drops
+from cloud_sync.curve import load_pair, load_public
 from cloud_sync.envelope import Inbound, device_topic
 from cloud_sync.models.wire import PUSH
 
@@ -36,6 +45,26 @@ def _socket(context: zmq.asyncio.Context, kind: int) -> zmq.asyncio.Socket:
     return sock
 
 
+def _client_keys(curve: CurveConfig) -> tuple[bytes, bytes, bytes]:
+    """(public, secret, server public) from the key files; a bad file is a `LinkError` naming it."""
+    public, secret = load_pair(curve.client_key)
+    return public, secret, load_public(curve.server_key)
+
+
+def _secure_server(context: zmq.asyncio.Context, sock: zmq.asyncio.Socket, curve_dir: Path) -> AsyncioAuthenticator:
+    """CURVE server keys on `sock` and a ZAP authenticator allowing only `curve_dir/clients/*.key`; the
+    authenticator is bound before `sock` is, so no device connects unchecked."""
+    public, secret = load_pair(curve_dir / "server.key_secret")
+    clients = curve_dir / "clients"
+    if not clients.is_dir():
+        raise LinkError(f"--curve-dir {curve_dir}: no clients/ directory of allowed device keys")
+    auth = AsyncioAuthenticator(context)
+    auth.start()
+    auth.configure_curve(domain="*", location=str(clients))
+    sock.curve_publickey, sock.curve_secretkey, sock.curve_server = public, secret, True
+    return auth
+
+
 class _Inbox:
     def __init__(self, size: int = 1024) -> None:
         self.drops = Drops()
@@ -53,17 +82,28 @@ class _Inbox:
 
 
 class ZmqDeviceLink:
-    """The device end (`DeviceLink`). Construct and `run()` on the event loop."""
+    """The device end (`DeviceLink`). Construct and `run()` on the event loop. With `curve` (the results link's
+    `cloud.zmq.curve`), the link is encrypted and the cloud checks this device's key."""
 
-    def __init__(self, endpoint: str, device: str, groups: Sequence[str] = (), prefix: str = "edge") -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        device: str,
+        groups: Sequence[str] = (),
+        prefix: str = "edge",
+        curve: CurveConfig | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.device = device
         self.groups = list(groups)
         self.prefix = prefix
+        keys = _client_keys(curve) if curve is not None else None  # before any socket: a bad file leaks none
         self._inbox = _Inbox()
         self._context = zmq.asyncio.Context()
         self._sock = _socket(self._context, zmq.DEALER)
         self._sock.setsockopt(zmq.ROUTING_ID, device.encode())
+        if keys is not None:
+            self._sock.curve_publickey, self._sock.curve_secretkey, self._sock.curve_serverkey = keys
 
     async def run(self) -> None:
         self._sock.connect(self.endpoint)
@@ -100,9 +140,11 @@ class ZmqDeviceLink:
 
 class ZmqCloudLink:
     """The cloud end (`CloudLink`): binds a ROUTER; routes a device topic to that device, a group topic to its
-    members (as they last said hello)."""
+    members (as they last said hello). With `curve_dir` (``server.key_secret``, ``clients/*.key``), only the
+    devices whose keys are in ``clients/`` get in; construct it on the running event loop then (the ZAP
+    authenticator runs there)."""
 
-    def __init__(self, bind: str, prefix: str = "edge") -> None:
+    def __init__(self, bind: str, prefix: str = "edge", curve_dir: Path | None = None) -> None:
         self.bind = bind
         self.prefix = prefix
         self.groups: dict[str, set[str]] = {}  # device -> its groups
@@ -110,7 +152,20 @@ class ZmqCloudLink:
         self._context = zmq.asyncio.Context()
         self._sock = _socket(self._context, zmq.ROUTER)
         self._sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self._sock.bind(bind)
+        self._auth: AsyncioAuthenticator | None = None
+        try:
+            if curve_dir is not None:
+                self._auth = _secure_server(self._context, self._sock, curve_dir)
+            self._bind(bind)
+        except LinkError:
+            self._close()
+            raise
+
+    def _bind(self, bind: str) -> None:
+        try:
+            self._sock.bind(bind)
+        except zmq.ZMQError as exc:
+            raise LinkError(f"zmq bind {bind}: {exc}") from None
 
     @property
     def endpoint(self) -> str:
@@ -123,8 +178,13 @@ class ZmqCloudLink:
                 if len(frames) == 3:
                     self._received(frames[0].decode(errors="replace"), frames[1], frames[2])
         finally:
-            self._sock.close(0)
-            self._context.term()
+            self._close()
+
+    def _close(self) -> None:
+        if self._auth is not None:
+            self._auth.stop()
+        self._sock.close(0)
+        self._context.term()
 
     def _received(self, device: str, first: bytes, payload: bytes) -> None:
         if first == HELLO:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cloud_sync import LinkError
 from cloud_sync.models import KeyFileError, ModelUpdatesConfig
 from cloud_sync.models.mqtt import MqttDeviceLink
 from cloud_sync.models.zmq import ZmqDeviceLink
@@ -146,7 +147,10 @@ def _model_updates(
     if cloud.mqtt is not None:
         link = MqttDeviceLink(cloud.mqtt, device, updates.groups, cloud.topic_prefix)
     elif cloud.zmq is not None and updates.zmq_endpoint is not None:
-        link = ZmqDeviceLink(updates.zmq_endpoint, device, updates.groups, cloud.topic_prefix)
+        try:
+            link = ZmqDeviceLink(updates.zmq_endpoint, device, updates.groups, cloud.topic_prefix, cloud.zmq.curve)
+        except LinkError as exc:
+            raise ModelError(f"cloud.zmq.curve: {exc}") from None
     else:
         raise ModelError("cloud.models: model updates need cloud.mqtt, or cloud.zmq with cloud.models.zmq_endpoint")
     try:

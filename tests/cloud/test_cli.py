@@ -40,7 +40,9 @@ def _one_line(stderr: str) -> str:
 def test_zmq_endpoint_that_cannot_be_bound(push: list[str]) -> None:
     status, stderr = _run(*push, "--zmq", "bogus://x")
     assert status == 1
-    assert _one_line(stderr).startswith("edge-cloud models: cannot bind/connect bogus://x: ")
+    line = _one_line(stderr)
+    assert line.startswith("edge-cloud models: error: zmq bind bogus://x: "), line
+    assert "Protocol not supported" in line
 
 
 def test_zmq_port_in_use() -> None:
@@ -51,7 +53,7 @@ def test_zmq_port_in_use() -> None:
         status, stderr = _run("models", "status", "--device", "dev1", "--zmq", endpoint, "--timeout", "1")
     assert status == 1
     line = _one_line(stderr)
-    assert line.startswith(f"edge-cloud models: cannot bind/connect {endpoint}: ")
+    assert line.startswith(f"edge-cloud models: error: zmq bind {endpoint}: "), line
     assert "in use" in line
 
 
