@@ -29,10 +29,10 @@ def blazeface(blazeface_path: Path) -> TfliteModelHandle:
 
 
 def model_file(name: str) -> Path:
-    """A test model from models/, or skip when it has not been made yet."""
+    """A test model from models/ (committed, made by tools/make_test_models.py): missing is a failure."""
     path = MODELS / name
     if not path.exists():
-        pytest.skip(f"models/{name} not present")
+        pytest.fail(f"models/{name} is missing: regenerate it with tools/make_test_models.py")
     return path
 
 
