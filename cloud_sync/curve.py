@@ -11,7 +11,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import zmq.asyncio
 import zmq.auth
+from zmq.auth.asyncio import AsyncioAuthenticator
 
 from cloud_sync._tls import LinkError
 
@@ -55,3 +57,25 @@ def load_pair(path: Path) -> tuple[bytes, bytes]:
     if secret is None:
         raise LinkError(f"curve key {path}: no secret key in it (give the .key_secret file)")
     return bytes(public), bytes(secret)
+
+
+def client_keys(client_key: Path, server_key: Path) -> tuple[bytes, bytes, bytes]:
+    """(public, secret, server public) for a CURVE client; a bad file is a `LinkError` naming it."""
+    public, secret = load_pair(client_key)
+    return public, secret, load_public(server_key)
+
+
+def secure_server(context: zmq.asyncio.Context, sock: zmq.asyncio.Socket, curve_dir: Path) -> AsyncioAuthenticator:
+    """CURVE server keys on `sock` and a ZAP authenticator allowing only `curve_dir/clients/*.key`.
+
+    Call before `sock` binds, so no peer connects unchecked; stop the returned authenticator with the socket.
+    """
+    public, secret = load_pair(curve_dir / "server.key_secret")
+    clients = curve_dir / "clients"
+    if not clients.is_dir():
+        raise LinkError(f"--curve-dir {curve_dir}: no clients/ directory of allowed device keys")
+    auth = AsyncioAuthenticator(context)
+    auth.start()
+    auth.configure_curve(domain="*", location=str(clients))
+    sock.curve_publickey, sock.curve_secretkey, sock.curve_server = public, secret, True
+    return auth

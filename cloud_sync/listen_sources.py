@@ -20,7 +20,7 @@ from cloud_sync._tls import LinkError, describe, is_permanent, ssl_context
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import TlsConfig
 from cloud_sync.counters import Drops
-from cloud_sync.curve import load_pair
+from cloud_sync.curve import secure_server
 from cloud_sync.zmq_link import configure
 
 log = logging.getLogger("cloud_sync.listen")
@@ -121,15 +121,7 @@ class ZmqSource:
     def _secure(self, ctx: zmq.asyncio.Context, sock: zmq.asyncio.Socket) -> AsyncioAuthenticator | None:
         if self.curve_dir is None:
             return None
-        public, secret = load_pair(self.curve_dir / "server.key_secret")
-        clients = self.curve_dir / "clients"
-        if not clients.is_dir():
-            raise LinkError(f"--curve-dir {self.curve_dir}: no clients/ directory of allowed device keys")
-        auth = AsyncioAuthenticator(ctx)
-        auth.start()
-        auth.configure_curve(domain="*", location=str(clients))
-        sock.curve_publickey, sock.curve_secretkey, sock.curve_server = public, secret, True
-        return auth
+        return secure_server(ctx, sock, self.curve_dir)
 
     async def batches(self) -> AsyncIterator[list[Received]]:
         ctx = zmq.asyncio.Context()

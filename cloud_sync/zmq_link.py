@@ -22,7 +22,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from cloud_sync.config import ZmqConfig
 from cloud_sync.counters import BAD_ACK, BAD_PUSH, HWM_DEFERRED, INBOUND_FULL, Drops
-from cloud_sync.curve import load_pair, load_public
+from cloud_sync.curve import client_keys
 from cloud_sync.envelope import Inbound, Message, device_topic
 
 log = logging.getLogger("cloud_sync.zmq")
@@ -74,9 +74,8 @@ class ZmqTransport:
         sock.setsockopt(zmq.HEARTBEAT_IVL, 1000)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
         if cfg.curve is not None:
-            public, secret = load_pair(cfg.curve.client_key)
-            sock.curve_publickey, sock.curve_secretkey = public, secret
-            sock.curve_serverkey = load_public(cfg.curve.server_key)
+            keys = client_keys(cfg.curve.client_key, cfg.curve.server_key)
+            sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = keys
         return sock
 
     async def run(self) -> None:

@@ -25,7 +25,7 @@ from zmq.auth.asyncio import AsyncioAuthenticator
 from cloud_sync._tls import LinkError
 from cloud_sync.config import CurveConfig
 from cloud_sync.counters import INBOUND_FULL, Drops
-from cloud_sync.curve import load_pair, load_public
+from cloud_sync.curve import client_keys, secure_server
 from cloud_sync.envelope import Inbound, device_topic
 from cloud_sync.models.wire import PUSH
 
@@ -43,26 +43,6 @@ def _socket(context: zmq.asyncio.Context, kind: int) -> zmq.asyncio.Socket:
     sock.setsockopt(zmq.RECONNECT_IVL, 100)
     sock.setsockopt(zmq.RECONNECT_IVL_MAX, 5000)
     return sock
-
-
-def _client_keys(curve: CurveConfig) -> tuple[bytes, bytes, bytes]:
-    """(public, secret, server public) from the key files; a bad file is a `LinkError` naming it."""
-    public, secret = load_pair(curve.client_key)
-    return public, secret, load_public(curve.server_key)
-
-
-def _secure_server(context: zmq.asyncio.Context, sock: zmq.asyncio.Socket, curve_dir: Path) -> AsyncioAuthenticator:
-    """CURVE server keys on `sock` and a ZAP authenticator allowing only `curve_dir/clients/*.key`; the
-    authenticator is bound before `sock` is, so no device connects unchecked."""
-    public, secret = load_pair(curve_dir / "server.key_secret")
-    clients = curve_dir / "clients"
-    if not clients.is_dir():
-        raise LinkError(f"--curve-dir {curve_dir}: no clients/ directory of allowed device keys")
-    auth = AsyncioAuthenticator(context)
-    auth.start()
-    auth.configure_curve(domain="*", location=str(clients))
-    sock.curve_publickey, sock.curve_secretkey, sock.curve_server = public, secret, True
-    return auth
 
 
 class _Inbox:
@@ -97,7 +77,8 @@ class ZmqDeviceLink:
         self.device = device
         self.groups = list(groups)
         self.prefix = prefix
-        keys = _client_keys(curve) if curve is not None else None  # before any socket: a bad file leaks none
+        # keys before any socket: a bad file leaks none
+        keys = client_keys(curve.client_key, curve.server_key) if curve is not None else None
         self._inbox = _Inbox()
         self._context = zmq.asyncio.Context()
         self._sock = _socket(self._context, zmq.DEALER)
@@ -155,7 +136,7 @@ class ZmqCloudLink:
         self._auth: AsyncioAuthenticator | None = None
         try:
             if curve_dir is not None:
-                self._auth = _secure_server(self._context, self._sock, curve_dir)
+                self._auth = secure_server(self._context, self._sock, curve_dir)
             self._bind(bind)
         except LinkError:
             self._close()
