@@ -78,6 +78,13 @@ class UplinkThread:
             time.sleep(0.05)
         return self.uplink.delivered if self.uplink is not None else 0
 
+    def finish(self) -> int:
+        """Stop producing and wait until everything produced is confirmed delivered; returns how many."""
+        self.pause()
+        produced = self.produced
+        assert self.wait_delivered(produced) == produced, "not everything produced was delivered"
+        return produced
+
     def stop(self) -> None:
         main = self._main
         if main is not None:

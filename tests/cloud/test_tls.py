@@ -45,9 +45,7 @@ def test_tls_with_client_certificates_delivers(tls_broker: tuple[Mosquitto, int,
     device = UplinkThread(config, rate=200.0).start()
     try:
         time.sleep(1.0)
-        device.pause()
-        produced = device.produced
-        assert device.wait_delivered(produced) == produced
+        produced = device.finish()
         received = listener.wait_count(produced)
     finally:
         device.stop()

@@ -46,9 +46,7 @@ def test_listener_restart_loses_nothing(tmp_path: Path) -> None:
         time.sleep(2.0)  # the device keeps producing into its outbox
         listener = Listener(tmp_path, *args).start()  # same output file: it resumes de-duplication
         time.sleep(1.5)
-        device.pause()
-        produced = device.produced
-        assert device.wait_delivered(produced) == produced
+        produced = device.finish()
         received = listener.wait_count(produced)
     finally:
         device.stop()
