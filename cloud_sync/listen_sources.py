@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 import zmq
 import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
@@ -47,11 +48,18 @@ class MqttOptions:
 
 class MqttSource:
     """Subscribes to every device under the prefix with a persistent session (clean_session False), so what
-    the broker queued while this listener was away is delivered when it is back."""
+    the broker queued while this listener was away is delivered when it is back.
+
+    Messages are acknowledged (PUBACK) only in `ack()`, after the batch is written: a listener killed between
+    receipt and write gets them again from the broker. aiomqtt has no manual-ack option, so this switches on
+    paho's own (`manual_ack_set`, `ack`) on the paho client aiomqtt wraps.
+    """
 
     def __init__(self, options: MqttOptions, ready: Callable[[str], None]) -> None:
         self.options = options
         self._ready = ready
+        self._paho: mqtt.Client | None = None
+        self._unacked: list[tuple[int, int]] = []  # (mid, qos) of the batch being stored
 
     def topics(self) -> list[str]:
         p = self.options.prefix
@@ -69,14 +77,18 @@ class MqttSource:
         where = f"mqtt {self.options.host}:{self.options.port}"
         backoff, connected_once = Backoff(0.2, 5.0), False
         while True:
+            client = self._client()
+            self._paho = _paho_of(client)
+            self._paho.manual_ack_set(True)
+            self._unacked.clear()  # a new session: the broker resends whatever was not acknowledged
             try:
-                async with self._client() as client:
+                async with client:
                     for topic in self.topics():
                         await client.subscribe(topic, qos=self.options.qos)
                     self._ready(f"subscribed to {where} {self.options.prefix}/+/...")
                     connected_once = True
                     backoff.reset()
-                    messages = aiomqtt_batches(client)
+                    messages = aiomqtt_batches(client, self._unacked)
                     async for batch in messages:
                         yield batch
             except aiomqtt.MqttError as exc:
@@ -86,17 +98,32 @@ class MqttSource:
             await asyncio.sleep(backoff.next())
 
     async def ack(self) -> None:
-        """MQTT acknowledges on receipt (the client library sends PUBACK)."""
+        """The batch is stored: acknowledge its messages to the broker."""
+        if self._paho is not None:
+            for mid, qos in self._unacked:
+                self._paho.ack(mid, qos)
+        self._unacked.clear()
 
 
-async def aiomqtt_batches(client: aiomqtt.Client) -> AsyncIterator[list[Received]]:
-    """Whatever has arrived, up to MAX_BATCH messages at a time."""
+def _paho_of(client: aiomqtt.Client) -> mqtt.Client:
+    paho = getattr(client, "_client", None)
+    if not isinstance(paho, mqtt.Client):  # pragma: no cover - only if aiomqtt changes its insides
+        raise LinkError("this aiomqtt version does not expose its paho client: cannot acknowledge after writing")
+    return paho
+
+
+async def aiomqtt_batches(client: aiomqtt.Client, unacked: list[tuple[int, int]]) -> AsyncIterator[list[Received]]:
+    """Whatever has arrived, up to MAX_BATCH messages at a time; their (mid, qos) go to `unacked`."""
     iterator = client.messages
     async for first in iterator:
-        batch = [Received(str(first.topic), _bytes(first.payload))]
-        while len(iterator) and len(batch) < MAX_BATCH:
-            message = await iterator.__anext__()
+        batch, message = [], first
+        while True:
             batch.append(Received(str(message.topic), _bytes(message.payload)))
+            if message.qos > 0:
+                unacked.append((message.mid, message.qos))
+            if not len(iterator) or len(batch) >= MAX_BATCH:
+                break
+            message = await iterator.__anext__()
         yield batch
 
 
