@@ -189,10 +189,12 @@ class Uplink:
         try:
             while True:
                 while len(inflight) < 2:
-                    batch = await self._call(outbox.fetch, size) if inflight else await self._next_batch(outbox, size)
+                    follows = bool(inflight)  # fetched while the previous batch is in flight
+                    batch = await self._call(outbox.fetch, size) if follows else await self._next_batch(outbox, size)
                     if not batch:
                         break
-                    inflight.append((batch, asyncio.ensure_future(self.transport.publish(batch))))
+                    sending = asyncio.ensure_future(self.transport.publish(batch, follows=follows))
+                    inflight.append((batch, sending))
                 batch, publishing = inflight.popleft()
                 complete = await self._settle(outbox, batch, await publishing)
                 if complete:

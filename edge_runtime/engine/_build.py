@@ -9,9 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cloud_sync import LinkError
+from cloud_sync import LinkError, Transport, Uplink, make_transport
 from cloud_sync.models import KeyFileError, ModelUpdatesConfig
-from cloud_sync.models.mqtt import MqttDeviceLink
 from cloud_sync.models.zmq import ZmqDeviceLink
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
@@ -48,15 +47,18 @@ def build_runtime(
         service.set_model(name, handle)
     background: dict[str, Background] = {"accelerator": service.run}
     submit: Submit = service.submit
+    # the device's one link to the cloud: the cloud sink's uplink runs it, model updates subscribe to it
+    link = make_transport(config.cloud, config.device.id) if config.cloud is not None else None
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
         submit = frames.tap(service.submit)
         background.update(
-            _model_updates(config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir)
-        )
+            _model_updates(config, config.cloud, link, updates=updates, service=service, frames=frames,
+                           base_dir=base_dir)
+        )  # fmt: skip
     mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
-    sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {})
+    sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {}, link=link)
 
     def envelope(result: Result) -> dict[str, Any]:
         return result.envelope(config.device.id, boot_id)
@@ -110,7 +112,13 @@ def _stream(
 
 
 def _sinks(
-    config: RuntimeConfig, base_dir: Path, boot_id: str, printer: Callable[[str], None] | None, extra: dict[str, Sink]
+    config: RuntimeConfig,
+    base_dir: Path,
+    boot_id: str,
+    printer: Callable[[str], None] | None,
+    extra: dict[str, Sink],
+    *,
+    link: Transport | None,
 ) -> dict[str, Sink]:
     sinks: dict[str, Sink] = {name: build_sink(name, c, base_dir, printer) for name, c in config.sinks.items()}
     if "console" not in sinks and any("console" in s.sinks for s in config.streams.values()):
@@ -118,7 +126,8 @@ def _sinks(
     if config.cloud is not None:
         cloud = _with_outbox_under(config.cloud, base_dir)
         ranks = {name: s.priority for name, s in config.streams.items()}
-        sinks["cloud"] = CloudSink(cloud, config.device.id, boot_id, ranks)
+        uplink = Uplink(cloud, config.device.id, link)
+        sinks["cloud"] = CloudSink(cloud, config.device.id, boot_id, ranks, uplink=uplink)
     sinks.update(extra)
     return sinks
 
@@ -135,22 +144,26 @@ def _with_outbox_under(cloud: DeviceCloudConfig, base_dir: Path) -> DeviceCloudC
 def _model_updates(
     config: RuntimeConfig,
     cloud: DeviceCloudConfig,
+    transport: Transport | None,
     *,
     updates: ModelUpdatesConfig,
     service: AcceleratorService,
     frames: RecentFrames,
     base_dir: Path,
 ) -> dict[str, Background]:
-    """Signed model pushes over the same broker (MQTT) or cloud endpoint (ZeroMQ) that carries results."""
+    """Signed model pushes: over MQTT on the device's one link (the uplink runs it); over ZeroMQ on the cloud's
+    model ROUTER (`cloud.models.zmq_endpoint`), a socket of its own."""
     device = config.device.id
-    link: MqttDeviceLink | ZmqDeviceLink
-    if cloud.mqtt is not None:
-        link = MqttDeviceLink(cloud.mqtt, device, updates.groups, cloud.topic_prefix)
+    link: Transport | ZmqDeviceLink
+    background: dict[str, Background] = {}
+    if cloud.mqtt is not None and transport is not None:
+        link = transport
     elif cloud.zmq is not None and updates.zmq_endpoint is not None:
         try:
             link = ZmqDeviceLink(updates.zmq_endpoint, device, updates.groups, cloud.topic_prefix, cloud.zmq.curve)
         except LinkError as exc:
             raise ModelError(f"cloud.zmq.curve: {exc}") from None
+        background["models:link"] = link.run
     else:
         raise ModelError("cloud.models: model updates need cloud.mqtt, or cloud.zmq with cloud.models.zmq_endpoint")
     try:
