@@ -17,7 +17,7 @@ import contextlib
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, NamedTuple
 
 import paho.mqtt.client as paho
@@ -91,6 +91,23 @@ class Batch:
         """The connection is gone: what is not confirmed now never will be on it."""
         if not self.done.done():
             self.done.set_result(None)
+
+
+@contextlib.asynccontextmanager
+async def connect(client: paho.Client, host: str, port: int, keepalive: int, *, window: int = 64,
+                  on_message: OnMessage | None = None) -> AsyncIterator[Connection]:
+    """``async with connect(...) as conn``: connected on entry (LinkDown if not); on exit a clean DISCONNECT when
+    the body ended or was cancelled, an abort when it failed (the broker then publishes the Last Will)."""
+    conn = await Connection.open(client, host, port, keepalive, window=window, on_message=on_message)
+    try:
+        yield conn
+    except Exception:
+        conn.abort()
+        raise
+    finally:
+        if not conn.lost:
+            await conn.close()
+        conn.abort()
 
 
 class Connection:

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import paho.mqtt.client as paho
 import zmq
 import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 
-from cloud_sync._mqtt_client import Connection, Incoming, LinkDown, new_client
+from cloud_sync._mqtt_client import Connection, Incoming, LinkDown, connect, new_client
 from cloud_sync._tls import LinkError, describe, is_permanent, ssl_context
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import TlsConfig
@@ -26,6 +27,7 @@ from cloud_sync.zmq_link import configure
 
 log = logging.getLogger("cloud_sync.listen")
 MAX_BATCH = 1000
+KEEPALIVE_S = 10
 PENDING = 100_000  # messages received and not yet taken into a batch; beyond, reading the socket pauses
 
 
@@ -67,14 +69,14 @@ class MqttSource:
         p = self.options.prefix
         return [f"{p}/+/results/#", f"{p}/+/events/#", f"{p}/+/stats", f"{p}/+/status"]
 
-    async def _connect(self) -> Connection:
+    def _client(self) -> paho.Client:
         o = self.options
         client = new_client(o.client_id, clean_session=False, manual_ack=True)
         if o.username is not None:
             client.username_pw_set(o.username, o.password)
         if o.tls is not None:
             client.tls_set_context(ssl_context(o.tls))
-        return await Connection.open(client, o.host, o.port, 10, on_message=self._received)
+        return client
 
     def _received(self, message: Incoming) -> None:
         self._pending.append(message)
@@ -89,8 +91,9 @@ class MqttSource:
             self._unacked.clear()  # a new session: the broker resends whatever was not acknowledged
             self._pending.clear()
             try:
-                self._conn = conn = await self._connect()
-                try:
+                async with connect(self._client(), self.options.host, self.options.port, KEEPALIVE_S,
+                                   on_message=self._received) as conn:  # fmt: skip
+                    self._conn = conn
                     for topic in self.topics():
                         await conn.subscribe(topic, qos=self.options.qos)
                     self._ready(f"subscribed to {where} {self.options.prefix}/+/...")
@@ -98,9 +101,6 @@ class MqttSource:
                     backoff.reset()
                     while True:
                         yield await self._batch(conn)
-                finally:
-                    self._conn = None
-                    await conn.close()
             except LinkDown as exc:
                 if not connected_once and is_permanent(exc):
                     raise LinkError(f"{where}: {describe(exc)}") from None

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import paho.mqtt.client as paho
 
-from cloud_sync._mqtt_client import Batch, Connection, Incoming, LinkDown, new_client
+from cloud_sync._mqtt_client import Batch, Connection, Incoming, LinkDown, connect, new_client
 from cloud_sync._tls import describe, ssl_context
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import MqttConfig
@@ -118,29 +118,30 @@ class MqttTransport:
 
     async def _connected_session(self) -> None:
         cfg = self.config
-        conn = await Connection.open(self.client(), cfg.host, cfg.port, cfg.keepalive, window=self.max_inflight,
-                                     on_message=self._deliver)
-        try:
-            if self.status and not await conn.publish_one(self.topic("status"), ONLINE, qos=1, retain=True):
-                raise LinkDown("the birth message was not acknowledged")
-            for topic_filter in self.subscriptions.filters():
-                await conn.subscribe(topic_filter, qos=1)
-            self._conn, self.last_error = conn, None
-            self.connects += 1
-            self._backoff.reset()
-            self._up.set()
-            log.info("mqtt %s:%s: connected", cfg.host, cfg.port)
-            await conn.wait_lost()
-        except asyncio.CancelledError:
-            if not conn.lost and self.status:
-                await conn.publish_one(self.topic("status"), OFFLINE, qos=1, retain=True, timeout=2.0)
-            if not conn.lost:
-                await conn.close()
-            raise
-        finally:
-            self._up.clear()
-            self._conn = None
-            conn.abort()
+        async with connect(self.client(), cfg.host, cfg.port, cfg.keepalive, window=self.max_inflight,
+                           on_message=self._deliver) as conn:  # fmt: skip
+            try:
+                await self._serve(conn)
+            except asyncio.CancelledError:
+                if self.status and not conn.lost:  # a clean stop says so itself (no Last Will then)
+                    await conn.publish_one(self.topic("status"), OFFLINE, qos=1, retain=True, timeout=2.0)
+                raise
+            finally:
+                self._up.clear()
+                self._conn = None
+
+    async def _serve(self, conn: Connection) -> None:
+        """Birth message, subscriptions, then up until the connection drops."""
+        if self.status and not await conn.publish_one(self.topic("status"), ONLINE, qos=1, retain=True):
+            raise LinkDown("the birth message was not acknowledged")
+        for topic_filter in self.subscriptions.filters():
+            await conn.subscribe(topic_filter, qos=1)
+        self._conn, self.last_error = conn, None
+        self.connects += 1
+        self._backoff.reset()
+        self._up.set()
+        log.info("mqtt %s:%s: connected", self.config.host, self.config.port)
+        await conn.wait_lost()
 
     def _deliver(self, message: Incoming) -> None:
         self.subscriptions.dispatch(Inbound(message.topic, message.payload))

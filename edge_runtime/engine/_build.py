@@ -169,11 +169,12 @@ def _model_updates(
     try:
         updater = ModelUpdater(
             service=service, models=config.models, accel=config.accelerator, base_dir=base_dir,
-            config=updates, frames=frames, link=link, device=device,
+            config=updates, frames=frames, link=link, device=device, prefix=cloud.topic_prefix,
         )  # fmt: skip
     except KeyFileError as exc:
         raise ModelError(f"cloud.models.trusted_keys: {exc}") from None
-    return {"models:link": link.run, "models:updater": updater.run}
+    background["models:updater"] = updater.run
+    return background
 
 
 def _display_mode(display: str) -> Any:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cloud_sync._mqtt_client import Connection, Incoming, LinkDown, new_client
+from cloud_sync._mqtt_client import Incoming, LinkDown, connect, new_client
 from cloud_sync.backoff import Backoff
 from cloud_sync.logs import RateLimitedLog
 from edge_runtime.channel import Channel
@@ -98,18 +98,12 @@ class MqttSource(Source):
         def deliver(message: Incoming) -> None:
             self.handle(message.topic, message.payload, out)
 
-        conn = await Connection.open(client, cfg.host, cfg.port, cfg.keepalive, on_message=deliver)
-        try:
+        async with connect(client, cfg.host, cfg.port, cfg.keepalive, on_message=deliver) as conn:
             await conn.subscribe(cfg.topic, qos=cfg.qos)
             self.state.connected()
             backoff.reset()
             log.info("%s", self.describe(f"subscribed to {self.label}"))
             await conn.wait_lost()
-        except asyncio.CancelledError:
-            await conn.close()
-            raise
-        finally:
-            conn.abort()
 
     def handle(self, topic: str, payload: bytes, out: Channel[Item]) -> bool:
         """Turn one message into a reading and offer it; a bad message is counted and logged, never raised."""

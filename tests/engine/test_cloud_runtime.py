@@ -133,7 +133,7 @@ def test_results_and_a_pushed_model_share_the_device_s_one_connection(tmp_path: 
         listener.wait(timeout=10)
     assert device.returncode == 0, stderr
     assert len(counts) >= 10
-    assert set(counts) == {1}, f"the device held other than one connection to the broker: {sorted(set(counts))}"
+    assert set(counts) == {1}, f"connections to the broker over time: {counts}; device log: {stderr[-2000:]}"
     local = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     versions = [line["model"]["version"] for line in local]
     assert versions == sorted(versions)  # switched once, never back
