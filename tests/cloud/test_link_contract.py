@@ -65,13 +65,14 @@ def _config(tmp: Path, **link: Any) -> CloudConfig:
 
 @contextlib.asynccontextmanager
 async def running(harness: Harness) -> AsyncIterator[Harness]:
-    task = asyncio.create_task(harness.uplink.run(), name="uplink")
-    try:
-        await until("the link up", lambda: harness.link.connected)
-        yield harness
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    async with harness.uplink:  # the outbox open, the committer started
+        task = asyncio.create_task(harness.uplink.serve(), name="uplink")
+        try:
+            await until("the link up", lambda: harness.link.connected)
+            yield harness
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager
