@@ -47,6 +47,7 @@ class StreamStats:
         # Results the stream produced that a stage or sink then left out (filtered, late, a failing sink...),
         # by stage or sink name: shown beside the stream's own drops, not part of `offered`'s accounting.
         self.downstream: dict[str, DropCounter] = {}
+        self.status = "running"  # "disabled" while a control keeps detection off (edge_runtime.control)
         self._lock = threading.Lock()
 
     def offer(self) -> None:
@@ -61,6 +62,7 @@ class StreamStats:
     def snapshot(self) -> dict[str, object]:
         return {
             "stream": self.stream,
+            "status": self.status,
             "offered": self.offered,
             "completed": self.completed,
             "drops": self.drops.snapshot(),

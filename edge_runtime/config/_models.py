@@ -6,12 +6,13 @@ import re
 import socket
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cloud_sync.config import CloudConfig
 from cloud_sync.models import ModelUpdatesConfig
 from edge_runtime.config._accelerator import AcceleratorConfig, Priority
 from edge_runtime.config._base import StrictModel
+from edge_runtime.homeassistant._config import RESERVED_LABELS, HomeAssistantConfig
 from edge_runtime.inference import ModelConfig
 from edge_runtime.sinks.configs import SinkConfig
 from edge_runtime.sources import SourceConfig
@@ -70,6 +71,18 @@ class StreamConfig(StrictModel):
     max_wait_ms: float | None = Field(
         None, gt=0, description="A queued frame waiting longer than this is dispatched next, whatever its class."
     )
+    labels: list[str] = Field(
+        default_factory=list, description="Labels counted on state topics and in Home Assistant (e.g. [person])."
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _valid_labels(cls, value: list[str]) -> list[str]:
+        for label in value:
+            _check_name(label, "label")
+            if label in RESERVED_LABELS:
+                raise ValueError(f"label {label!r} is reserved for a state topic of its own")
+        return value
 
 
 class DeviceCloudConfig(CloudConfig):
@@ -100,6 +113,15 @@ class RuntimeConfig(StrictModel):
     sinks: dict[str, SinkConfig] = Field(default_factory=dict)
     cloud: DeviceCloudConfig | None = None
     status: StatusConfig = Field(default_factory=StatusConfig)
+    homeassistant: HomeAssistantConfig | None = Field(
+        None, description="Home Assistant MQTT discovery, state and control topics (on the cloud.mqtt link)."
+    )
+
+    @model_validator(mode="after")
+    def _homeassistant_needs_mqtt(self) -> RuntimeConfig:
+        if self.homeassistant is not None and (self.cloud is None or self.cloud.mqtt is None):
+            raise ValueError("homeassistant: needs cloud.mqtt (discovery and control travel on the MQTT link)")
+        return self
 
     @field_validator("streams")
     @classmethod

@@ -15,6 +15,8 @@ from cloud_sync.models.zmq import ZmqDeviceLink
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
+from edge_runtime.control import StreamControl
+from edge_runtime.engine._homeassistant import homeassistant_bridge
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
@@ -64,13 +66,21 @@ def build_runtime(
         return result.envelope(config.device.id, boot_id)
 
     streams: list[StreamParts] = []
+    controls: dict[str, StreamControl] = {}
     for name, stream in config.streams.items():
         streams.append(
-            _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
-        )
+            _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
+                    controls=controls if config.homeassistant is not None else None)
+        )  # fmt: skip
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
+    if config.homeassistant is not None:
+        bridge = homeassistant_bridge(config, config.homeassistant, link=link, sinks=sinks, streams=streams,
+                                      controls=controls, service=service, base_dir=base_dir)
+        for parts in streams:
+            parts.runner.sinks.append(bridge)
+        used.update({id(bridge): bridge, id(sinks["cloud"]): sinks["cloud"]})  # the cloud sink runs the link
     runtime = Runtime(streams, list(used.values()), background, status)
     return runtime, service
 
@@ -84,6 +94,7 @@ def _stream(
     sinks: dict[str, Sink],
     envelope: Callable[[Result], dict[str, Any]],
     base_dir: Path,
+    controls: dict[str, StreamControl] | None = None,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
     infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig)), None)
@@ -96,7 +107,11 @@ def _stream(
         stats, infer = StreamStats(name), None
     source = build_source(config.source, name, stats.drops, base_dir)
     policy = source.channel_policy()
-    channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer)
+    admit = None
+    if controls is not None:
+        control = controls[name] = StreamControl(stats, getattr(config.source, "fps", None))
+        admit = control.admit
+    channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer, admit=admit)
     stages = [build_stage(s, name) for s in stages_config if not isinstance(s, InferStageConfig)]
     stats.downstream.update({stage.name: stage.drops for stage in stages})
     runner = StreamRunner(

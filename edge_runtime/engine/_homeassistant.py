@@ -1,0 +1,47 @@
+"""Building the Home Assistant bridge of a runtime (edge_runtime.homeassistant) from its parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cloud_sync import MqttTransport, Transport
+from edge_runtime.config import RuntimeConfig
+from edge_runtime.control import StreamControl
+from edge_runtime.engine._runtime import StreamParts
+from edge_runtime.homeassistant import BridgedStream, DeviceSensors, HomeAssistantBridge, HomeAssistantConfig, Topics
+from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sinks import Sink
+from edge_runtime.sinks.cloud import CloudSink
+
+
+def homeassistant_bridge(
+    config: RuntimeConfig,
+    ha: HomeAssistantConfig,
+    *,
+    link: Transport | None,
+    sinks: dict[str, Sink],
+    streams: list[StreamParts],
+    controls: dict[str, StreamControl],
+    service: AcceleratorService,
+    base_dir: Path,
+) -> HomeAssistantBridge:
+    """The bridge on the device's one MQTT link (the config was checked to have `cloud.mqtt`)."""
+    cloud = sinks["cloud"]
+    if not isinstance(link, MqttTransport) or not isinstance(cloud, CloudSink) or config.cloud is None:
+        raise RuntimeError("homeassistant: needs cloud.mqtt")  # the config validation already refused this
+    uplink = cloud.uplink
+
+    def outbox_entries() -> int | None:
+        return uplink.outbox.entries if uplink.outbox is not None else None
+
+    def model_versions() -> dict[str, int]:
+        return {name: service.model(name).ref.version for name in config.models}
+
+    bridged = [
+        BridgedStream(p.runner.name, p.runner.stats, controls[p.runner.name],
+                      tuple(config.streams[p.runner.name].labels))
+        for p in streams
+    ]  # fmt: skip
+    topics = Topics(config.cloud.topic_prefix, config.device.id)
+    device = DeviceSensors(model_versions, outbox_entries)
+    return HomeAssistantBridge(ha, topics=topics, link=link, streams=bridged, device=device, base_dir=base_dir)

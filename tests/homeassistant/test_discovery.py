@@ -1,0 +1,125 @@
+"""Home Assistant discovery on a real mosquitto: a client that behaves like Home Assistant checks every config
+against the keys Home Assistant requires, follows every state and availability topic, and gets every config
+again after its own birth message."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.homeassistant.support import (
+    COMMON,
+    DEVICE,
+    DEVICE_KEYS,
+    REQUIRED,
+    HomeAssistantView,
+    device_config,
+    eventually,
+    home_assistant,
+    running,
+    write_photos,
+)
+from tests.support.mosquitto import Mosquitto
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
+HA = "{hold_s: 0.5, stats_interval_s: 0.5, control: {enabled: true, state_file: var/control.json}}"
+STREAM_ENTITIES = {"fps", "latency_p99", "drops", "detect", "face_count", "face_occupancy"}
+
+
+def check_config(topic: str, config: dict[str, object]) -> str:
+    """The component, after checking the keys Home Assistant requires (see tests/homeassistant/support.py)."""
+    prefix, component, node, object_id, last = topic.split("/")
+    assert (prefix, node, last) == ("homeassistant", DEVICE, "config"), topic
+    assert component in REQUIRED, topic
+    missing = (REQUIRED[component] | COMMON) - config.keys()
+    assert not missing, f"{topic}: missing {missing}"
+    assert config["unique_id"] == f"{DEVICE}_{object_id}"
+    device = config["device"]
+    assert isinstance(device, dict)
+    assert device.keys() >= DEVICE_KEYS
+    assert device["identifiers"] == [DEVICE]
+    assert config["availability"] == [
+        {"topic": f"edge/{DEVICE}/status", "payload_available": "online", "payload_not_available": "offline"}
+    ]
+    return component
+
+
+def value_of(view: HomeAssistantView, config: dict[str, object]) -> object:
+    """What Home Assistant would show: the state topic's latest value through the config's value_template."""
+    raw = view.latest(str(config["state_topic"]))
+    if raw is None:
+        return None
+    template = config.get("value_template")
+    if template is None:
+        return raw.decode()
+    path = str(template).strip("{} ").removeprefix("value_json.")
+    value = json.loads(raw)
+    for part in path.replace("['", ".").replace("']", "").split("."):
+        value = value[part]
+    return value
+
+
+def test_every_config_is_complete_its_states_arrive_and_birth_gets_them_again(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    asyncio.run(discovery_states_and_birth(tmp_path, mosquitto))
+
+
+async def discovery_states_and_birth(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    write_photos(tmp_path / "porch", ["01-astronaut.png"])
+    write_photos(tmp_path / "yard", ["02-coffee.png"])
+    cfg = device_config(tmp_path, mosquitto.port, {"porch": "porch", "yard": "yard"}, HA)
+    async with home_assistant(mosquitto.port) as view, running(cfg) as (runtime, _service):
+        await eventually(lambda: len(view.current()) >= 2 * 6 + 3, 15, "every config")
+        await asyncio.sleep(0.3)  # the rest of the announcement, if any
+        view.pump()
+        components = {topic: check_config(topic, config) for topic, config in view.configs.items()}
+        object_ids = {topic.split("/")[3] for topic in components}
+        for stream in ("porch", "yard"):
+            assert {f"{stream}_{name}" for name in STREAM_ENTITIES} <= object_ids
+        assert {"outbox_entries", "link", "model_faces_version"} <= object_ids
+        assert components[f"homeassistant/switch/{DEVICE}/porch_detect/config"] == "switch"
+
+        # every state topic and availability topic carries a value
+        def all_arrived() -> bool:
+            return all(
+                value_of(view, c) is not None for c in view.configs.values() if "state_topic" in c
+            ) and view.latest(f"edge/{DEVICE}/status") == b"online"
+
+        await eventually(all_arrived, 10, "a value on every state topic")
+
+        # the values are the runtime's
+        stats = {p.runner.name: p.runner.stats for p in runtime.streams}
+        porch = f"homeassistant/sensor/{DEVICE}/porch_face_count/config"
+        yard = f"homeassistant/sensor/{DEVICE}/yard_face_count/config"
+        await eventually(lambda: value_of(view, view.configs[porch]) == "1", 5, "one face on the porch")
+        assert value_of(view, view.configs[yard]) == "0"
+        occupancy = f"homeassistant/binary_sensor/{DEVICE}/porch_face_occupancy/config"
+        assert value_of(view, view.configs[occupancy]) == "ON"
+        detect = f"homeassistant/switch/{DEVICE}/porch_detect/config"
+        assert value_of(view, view.configs[detect]) == "ON"
+        link = view.configs[f"homeassistant/binary_sensor/{DEVICE}/link/config"]
+        await eventually(lambda: value_of(view, link) == "ON", 5, "the link sensor ON")
+        version = view.configs[f"homeassistant/sensor/{DEVICE}/model_faces_version/config"]
+        assert value_of(view, version) == 1
+        fps_config = view.configs[f"homeassistant/sensor/{DEVICE}/porch_fps/config"]
+        assert fps_config["unit_of_measurement"] == "fps"
+        assert fps_config["state_class"] == "measurement"
+        latency = view.configs[f"homeassistant/sensor/{DEVICE}/porch_latency_p99/config"]
+        assert latency["device_class"] == "duration"
+        assert latency["unit_of_measurement"] == "ms"
+        sample = json.loads(view.latest(f"edge/{DEVICE}/porch/stats") or b"{}")
+        assert 0 < sample["completed"] <= stats["porch"].completed
+        assert 0 < sample["fps"] <= 10 * 1.5  # the source's rate is 10 fps
+        assert sample["latency_p99_ms"] > 0
+        assert sample["drops"] <= stats["porch"].drops.total
+        assert sample["status"] == "running"
+
+        # Home Assistant restarts: its birth message brings every config again
+        before = dict(view.configs)
+        view.clear()
+        await view.client.publish("homeassistant/status", "online")
+        await eventually(lambda: view.current() == before, 5, "every config again")
