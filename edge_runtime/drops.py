@@ -12,6 +12,7 @@ QUEUE_FULL = "queue_full"  # a bounded queue was full
 ERROR = "error"  # the stage or model failed on this item
 SHUTDOWN = "shutdown"  # still queued when the runtime stopped
 OUTBOX_FULL = "outbox_full"
+STUCK = "stuck"  # ran past the watchdog's limit on a lane; the lane was replaced
 
 
 # One thread-safe counter by reason serves the runtime and the cloud link (cloud_sync cannot import the runtime).

@@ -18,6 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from math import inf
 from typing import Any
 
 from edge_runtime.drops import ERROR
@@ -117,6 +118,28 @@ class Dispatcher:
                     lane.current = None
             return stuck, self._take_reports()
 
+    def replace_stuck(self, limits: Mapping[str, float], now: float) -> list[tuple[Lane, Assignment]]:
+        """Retire every lane whose job has run longer than its model's limit (s): a fresh lane takes its place
+        at once, the job is abandoned (returned, with the retired lane), the old thread ends when it returns."""
+        with self.lock:
+            if self.stopped:
+                return []
+            stuck = [
+                (i, lane, job)
+                for i, lane in enumerate(self.lanes)
+                if (job := lane.current) is not None and now - job.dispatched > limits.get(job.ticket.job.model, inf)
+            ]
+            for i, lane, assignment in stuck:
+                assignment.abandoned = True
+                self._running[assignment.ticket.job.stream] -= 1
+                lane.current, lane.retired = None, True
+                self.lanes[i] = _successor(lane, self.lock, self._clock)
+            if stuck:
+                self._exclusive_first = sorted(self.lanes, key=lambda lane: lane.limit)
+        for i, _, _ in stuck:
+            self.lanes[i].start(self.next_for, self.tell_loop)
+        return [(lane, assignment) for _, lane, assignment in stuck]
+
     # --- the lanes' side (lane threads) ----------------------------------------------------------------------
 
     def next_for(self, lane: Lane, finished: Finished | None) -> Next:
@@ -128,6 +151,8 @@ class Dispatcher:
                 lane.current = None
                 if not finished.assignment.abandoned:
                     self._reports.append(finished)
+            if lane.retired:
+                return Next(None, [], owed=False)  # the watchdog gave its place to a fresh lane: end the thread
             work = self._work_for(lane)
             if work is not None:
                 return Next(*work, owed=self._owe())
@@ -185,3 +210,10 @@ class Dispatcher:
             if isinstance(report, Finished):
                 self._running[report.assignment.ticket.job.stream] -= 1
         return reports
+
+
+def _successor(lane: Lane, lock: threading.Lock, clock: Clock) -> Lane:
+    """A fresh lane in a stuck lane's place: same name and class limit, its counts carried on."""
+    fresh = Lane(lane.index, lane.limit, lock, clock)
+    fresh.jobs, fresh.errors, fresh.busy_s, fresh.stuck = lane.jobs, lane.errors, lane.busy_s, lane.stuck + 1
+    return fresh
