@@ -22,6 +22,7 @@ from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal
 from edge_runtime.frames import Item
 from edge_runtime.inference import ModelError
+from edge_runtime.plan import RuntimePlan
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
@@ -46,13 +47,16 @@ def build_runtime(
     updates = config.cloud.models if config.cloud is not None else None
     for name, handle in load_models(config.models, config.accelerator, base_dir, updates).items():
         service.set_model(name, handle)
-    background: dict[str, Background] = {"accelerator": service.run}
+    plan = RuntimePlan(config, base_dir)
+    background: dict[str, Background] = {"accelerator": service.run, "plan": plan.log_at_start}
     submit: Submit = service.submit
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
         submit = frames.tap(service.submit)
         background.update(
-            _model_updates(config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir)
+            _model_updates(
+                config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir, plan=plan
+            )
         )
     mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
@@ -140,6 +144,7 @@ def _model_updates(
     service: AcceleratorService,
     frames: RecentFrames,
     base_dir: Path,
+    plan: RuntimePlan,
 ) -> dict[str, Background]:
     """Signed model pushes over the same broker (MQTT) or cloud endpoint (ZeroMQ) that carries results."""
     device = config.device.id
@@ -156,7 +161,7 @@ def _model_updates(
     try:
         updater = ModelUpdater(
             service=service, models=config.models, accel=config.accelerator, base_dir=base_dir,
-            config=updates, frames=frames, link=link, device=device,
+            config=updates, frames=frames, link=link, device=device, budget=plan,
         )  # fmt: skip
     except KeyFileError as exc:
         raise ModelError(f"cloud.models.trusted_keys: {exc}") from None

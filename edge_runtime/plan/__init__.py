@@ -5,19 +5,22 @@
 
 from __future__ import annotations
 
-from edge_runtime.plan._measure import DEFAULT_CACHE, measure_handle, service_times
+from edge_runtime.plan._budget import RuntimePlan
+from edge_runtime.plan._measure import DEFAULT_CACHE, measure_handle, measure_runs, service_times
 from edge_runtime.plan._predict import Plan, ServiceTime, StreamPlan, predict
 from edge_runtime.plan._report import as_json, fixes, lines, verdict
 
 __all__ = [
     "DEFAULT_CACHE",
     "Plan",
+    "RuntimePlan",
     "ServiceTime",
     "StreamPlan",
     "as_json",
     "fixes",
     "lines",
     "measure_handle",
+    "measure_runs",
     "predict",
     "service_times",
     "verdict",

@@ -7,6 +7,7 @@ under ``sha256:threads:delegate``, so a second plan (or the runtime's plan at st
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -45,15 +46,19 @@ def service_times(
 
 
 def measure_handle(runner: object, input_shape: tuple[int, ...], seconds: float) -> ServiceTime:
-    """Time `runner.run` on a noise frame of the model's input size (first run untimed: it warms up)."""
+    """Time `runner.run` on a noise frame of the model's input size."""
     height, width = (int(input_shape[1]), int(input_shape[2])) if len(input_shape) == 4 else (224, 224)
     image = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
-    frame = Frame("plan", 0, time.time(), time.monotonic(), image)
+    return measure_runs(runner, [Frame("plan", 0, time.time(), time.monotonic(), image)], seconds)
+
+
+def measure_runs(runner: object, frames: list[Frame], seconds: float) -> ServiceTime:
+    """Time `runner.run` over `frames` (in turn) for about `seconds`; the first run warms up and is not timed."""
     run = runner.run  # type: ignore[attr-defined]
-    run(frame)
-    samples = timed(lambda: run(frame), seconds)
-    ms = np.asarray(samples)
-    return ServiceTime(float(np.median(ms)) / 1e3, float(np.percentile(ms, 99)) / 1e3, len(samples))
+    run(frames[0])
+    turn = itertools.cycle(frames)
+    ms = np.asarray(timed(lambda: run(next(turn)), seconds))
+    return ServiceTime(float(np.median(ms)) / 1e3, float(np.percentile(ms, 99)) / 1e3, len(ms))
 
 
 def _time_model(
