@@ -6,9 +6,10 @@ Pure arithmetic on the config and the measured service times (no clock, no threa
 - classes take the lanes they may use (reserves) highest first (``priority``; ``fifo``: all together), so a
   class gets the capacity its betters leave, and a class short of it is *shed* (frames superseded or stale);
 - a class's worst-case wait is a response-time bound for non-preemptive fixed priority on ``n`` lanes: one
-  lower-class job in service (its p99) plus one frame of every other stream of this class or above, and
-  each of their frames arriving meanwhile, spread over the lanes: ``W = B + sum((1 + floor(W f_j)) s_j) / n``,
-  iterated to its fixed point (none: the wait is unbounded);
+  lower-class job in service (its p99; none when a lane it may use is closed to that class), one queued frame
+  of every other stream of its class (a newer frame supersedes an older one), and every frame of a higher
+  class arriving meanwhile, spread over the lanes: ``W = B + (sum_same s_j + sum_higher (1 + floor(W f_j)) s_j)
+  / n``, iterated to its fixed point (none: the wait is unbounded); ``fifo`` is one class;
 - a stream fits when it is not shed and a frame's wait plus its service p99 is within its budget
   (``deadline_ms``; none: one frame interval, after which a newer frame supersedes it).
 
@@ -76,7 +77,7 @@ def predict(config: RuntimeConfig, times: dict[str, ServiceTime]) -> Plan:
     served, lane_load = _capacity(demands, limits, rank)
     streams = []
     for d in demands:
-        usable = sum(1 for limit in limits if limit >= PRIORITIES.index(d.priority)) if not fifo else len(limits)
+        usable = [limit for limit in limits if fifo or limit >= PRIORITIES.index(d.priority)]
         wait = _worst_wait(d, demands, rank, usable)
         streams.append(
             StreamPlan(
@@ -143,14 +144,21 @@ def _capacity(demands: list[_Demand], limits: list[int], rank: dict[str, int]) -
     return served, load
 
 
-def _worst_wait(d: _Demand, demands: list[_Demand], rank: dict[str, int], lanes: int) -> float:
+def _worst_wait(d: _Demand, demands: list[_Demand], rank: dict[str, int], usable: list[int]) -> float:
+    """`usable`: the class limits of the lanes `d` may run on. A job can be held up by one job of a lower (or,
+    fifo, any) class in service, when that class may take every usable lane; then by one queued job of each other
+    stream of its level (supersede keeps one per stream), and by every job of a higher class arriving meanwhile."""
     level = rank[d.priority]
-    blocking = max((o.p99_s for o in demands if rank[o.priority] > level), default=0.0)
-    others = [o for o in demands if o is not d and rank[o.priority] <= level]
+    others = [o for o in demands if o is not d]
+    blocking = max(
+        (o.p99_s for o in others if rank[o.priority] >= level and PRIORITIES.index(o.priority) <= min(usable)),
+        default=0.0,
+    )
+    same = sum(o.p99_s for o in others if rank[o.priority] == level)
+    higher = [o for o in others if rank[o.priority] < level]
     wait = blocking
     for _ in range(1000):
-        interference = sum((1 + math.floor(wait * o.fps)) * o.p99_s for o in others)
-        new = blocking + interference / max(lanes, 1)
+        new = blocking + (same + sum((1 + math.floor(wait * o.fps)) * o.p99_s for o in higher)) / len(usable)
         if new > _HORIZON_S:
             return math.inf
         if abs(new - wait) < 1e-9:
