@@ -30,6 +30,7 @@ from edge_runtime.sinks.cloud import CloudSink
 from edge_runtime.sources import build_source
 from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
+from edge_runtime.thermal import ThermalController
 from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,13 @@ def build_runtime(
                 config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir, plan=plan
             )
         )
-    mode = _display_mode(display or config.status.display)
+    stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
+    if config.thermal is not None:
+        thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops)
+        submit = thermal.gate(submit)
+        background["thermal"] = thermal.run
+        service.reports["thermal"] = thermal.snapshot
+        mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
     sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {})
 
@@ -71,6 +78,7 @@ def build_runtime(
             _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
         )
     all_stats = [parts.runner.stats for parts in streams]
+    stats_of.update((s.stream, s) for s in all_stats)
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
     runtime = Runtime(streams, list(used.values()), background, status)

@@ -68,6 +68,7 @@ class AcceleratorService:
         self._accounts: dict[str, StreamAccount] = {}
         self._failures = FailureLog()
         self.watchdog = Watchdog(config.watchdog)
+        self.reports: dict[str, Callable[[], dict[str, Any]]] = {}  # more figures for the snapshot (e.g. thermal)
         self._started = False
         self._stopped = False
 
@@ -164,6 +165,7 @@ class AcceleratorService:
             "streams": {name: a.snapshot(*counts[name]) for name, a in self._accounts.items()},
             "lanes": [lane.snapshot() for lane in self._dispatcher.lanes],
             "watchdog": self.watchdog.snapshot(),
+            **{name: report() for name, report in self.reports.items()},
         }
 
     def _collect(self) -> None:
