@@ -65,7 +65,7 @@ def build_runtime(
         submit = thermal.gate(submit)
         background["thermal"] = thermal.run
         service.reports["thermal"] = thermal.snapshot
-        mode = _display_mode(display or config.status.display)
+    mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
     sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {})
 
