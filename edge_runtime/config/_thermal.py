@@ -22,6 +22,9 @@ class StateActions(StrictModel):
     fps_factor: float = Field(1.0, ge=0.0, le=1.0, description="Share of their frames still run (0: paused).")
     classes: list[SheddableClass] = Field(default_factory=_lowest, description="Classes it applies to.")
     pause_low: bool = Field(False, description="Pause `low` streams altogether (whatever fps_factor says).")
+    lanes: int | None = Field(
+        None, ge=1, le=16, description="Run on only this many lanes (reserved lanes kept first); null: all."
+    )
 
 
 class ThermalConfig(StrictModel):

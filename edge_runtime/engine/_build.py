@@ -61,7 +61,7 @@ def build_runtime(
         )
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
     if config.thermal is not None:
-        thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops)
+        thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
         submit = thermal.gate(submit)
         background["thermal"] = thermal.run
         service.reports["thermal"] = thermal.snapshot

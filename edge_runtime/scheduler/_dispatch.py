@@ -24,7 +24,7 @@ from typing import Any
 from edge_runtime.drops import ERROR
 from edge_runtime.jobs import Job, ModelHandle
 from edge_runtime.scheduler._lane import Assignment, Finished, Forget, Lane, Next
-from edge_runtime.scheduler._tickets import QueuePolicy, Ticket
+from edge_runtime.scheduler._tickets import LOWEST_RANK, QueuePolicy, Ticket
 
 Clock = Callable[[], float]
 
@@ -56,6 +56,7 @@ class Dispatcher:
         self._notify: Callable[[], None] | None = None
         self._notified = False
         self.stopped = False
+        self.paused: frozenset[int] = frozenset()  # lane indices that take no new job (thermal: fewer lanes)
 
     def start(self, notify: Callable[[], None]) -> None:
         """Start the lane threads; `notify` is called (from a lane thread) when reports wait for the loop."""
@@ -70,7 +71,7 @@ class Dispatcher:
         with self.lock:
             refused = [Refused(t, reason) for t, reason in self.policy.push(job, token, now)]
             for lane in self._exclusive_first:
-                if lane.waiting and lane.current is None and len(self.policy):
+                if lane.waiting and lane.current is None and len(self.policy) and lane.index not in self.paused:
                     lane.current = self._pop_for(lane, now, refused)
                     if lane.current is not None:
                         lane.wake.notify()
@@ -117,6 +118,17 @@ class Dispatcher:
                     self._running[lane.current.ticket.job.stream] -= 1
                     lane.current = None
             return stuck, self._take_reports()
+
+    def use_lanes(self, count: int | None) -> None:
+        """Let only `count` lanes take new jobs (None: all): reserved lanes first, and always one general lane;
+        a lane paused mid-job finishes it."""
+        with self.lock:
+            keep = len(self.lanes) if count is None else max(1, count)
+            general = [lane.index for lane in self.lanes if lane.limit == LOWEST_RANK]
+            kept = {lane.index for lane in self._exclusive_first[:keep]} | {general[0]}
+            self.paused = frozenset(lane.index for lane in self.lanes if lane.index not in kept)
+            for lane in self.lanes:
+                lane.wake.notify()
 
     def replace_stuck(self, limits: Mapping[str, float], now: float) -> list[tuple[Lane, Assignment]]:
         """Retire every lane whose job has run longer than its model's limit (s): a fresh lane takes its place
@@ -188,7 +200,7 @@ class Dispatcher:
     def _work_for(self, lane: Lane) -> tuple[Assignment | None, list[Forget]] | None:
         """What a free lane does now: its next job and/or models to forget; None when there is nothing yet."""
         forgets, lane.forgets = lane.forgets, []
-        if lane.current is None and not self.stopped and len(self.policy):
+        if lane.current is None and not self.stopped and len(self.policy) and lane.index not in self.paused:
             refused: list[Refused] = []
             lane.current = self._pop_for(lane, self._clock(), refused)
             self._reports.extend(refused)

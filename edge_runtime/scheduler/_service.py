@@ -98,6 +98,10 @@ class AcceleratorService:
         """Add a model, or swap it: jobs on a lane finish on the old runner, the next get the new handle's."""
         self._dispatcher.set_model(name, handle)
 
+    def use_lanes(self, count: int | None) -> None:
+        """Run new jobs on only `count` lanes (None: all); reserved lanes are kept first (thermal: fewer lanes)."""
+        self._dispatcher.use_lanes(count)
+
     def model(self, name: str) -> ModelHandle:
         try:
             return self._dispatcher.models[name]

@@ -3,7 +3,8 @@
 Every `interval_s` the sensors are read (in a worker thread: sysfs can stall); the hottest zone and the Pi's
 throttle flags decide the state. A state's actions lower the share of frames the configured classes (`normal`,
 `low`) submit to the accelerator: a stream keeps `fps_factor` of its frames, evenly spread (each frame earns
-`fps_factor` credit; one whole credit sends a frame), and `pause_low` stops `low` streams. A shed frame ends as
+`fps_factor` credit; one whole credit sends a frame), `pause_low` stops `low` streams, and `lanes` runs the
+accelerator on fewer lanes (reserved ones kept). A shed frame ends as
 a ``thermal`` drop of its stream. `high` and `critical` are never touched. Every change is logged and counted.
 """
 
@@ -51,7 +52,11 @@ def factors(actions: StateActions | None) -> dict[str, float]:
 
 class ThermalController:
     def __init__(
-        self, config: ThermalConfig, drops_for: Callable[[str], DropCounter], clock: Callable[[], float] = time.time
+        self,
+        config: ThermalConfig,
+        drops_for: Callable[[str], DropCounter],
+        use_lanes: Callable[[int | None], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.state: ThermalState = "normal"
@@ -61,6 +66,8 @@ class ThermalController:
         self.since = clock()
         self._clock = clock
         self._drops_for = drops_for
+        self._use_lanes = use_lanes
+        self.lanes: int | None = None  # the state's lane limit (None: all lanes)
         self._shares: dict[str, float] = {}
         self._credit: dict[str, float] = {}
 
@@ -76,12 +83,17 @@ class ThermalController:
             return
         self.changes[f"{self.state}->{state}"] += 1
         old, self.state, self.since = self.state, state, self._clock()
-        self._shares = factors({"normal": None, "warm": self.config.warm, "hot": self.config.hot}[state])
+        actions = {"normal": None, "warm": self.config.warm, "hot": self.config.hot}[state]
+        self._shares = factors(actions)
         self._credit.clear()
+        self.lanes = actions.lanes if actions is not None else None
+        if self._use_lanes is not None:
+            self._use_lanes(self.lanes)
         hottest = readings.hottest_c
         heat = "no temperature" if hottest is None else f"hottest zone {hottest:.1f} C"
         flags = ", ".join(k for k, v in readings.flags().items() if v)
         doing = ", ".join(f"{c} at {f:.0%} of its frames" for c, f in sorted(self._shares.items())) or "no shedding"
+        doing += f", {self.lanes} lane(s)" if self.lanes is not None else ""
         log.warning("thermal: %s -> %s (%s%s): %s", old, state, heat, f"; {flags}" if flags else "", doing)
 
     def gate(self, submit: Submit) -> Submit:
@@ -117,5 +129,6 @@ class ThermalController:
             "hottest_c": self.readings.hottest_c,
             "throttled": self.readings.flags(),
             "changes": dict(self.changes),
+            "lanes": self.lanes,
             "shed": dict(self.shed),
         }

@@ -12,9 +12,10 @@ import pytest
 
 from edge_runtime.config import load_config
 from edge_runtime.config._thermal import ThermalConfig
+from edge_runtime.drops import DropCounter
 from edge_runtime.engine import build_runtime
 from edge_runtime.sinks import MemorySink
-from edge_runtime.thermal import Readings, next_state, read
+from edge_runtime.thermal import Readings, ThermalController, next_state, read
 
 ROOT = Path(__file__).resolve().parents[2]
 FPS = 20.0
@@ -141,3 +142,17 @@ def test_hot_sheds_the_low_stream_to_its_share_and_cool_restores_it_after_the_hy
             await asyncio.wait_for(task, 10)
 
     asyncio.run(scenario())
+
+
+def test_a_state_keeps_its_share_of_low_frames_never_touches_high_and_sets_the_lanes() -> None:
+    config = ThermalConfig(hot={"fps_factor": 0.25, "classes": ["low"], "lanes": 1})
+    lanes: list[int | None] = []
+    controller = ThermalController(config, lambda stream: DropCounter(), lanes.append)
+    controller.update(Readings({"cpu": 85.0}))
+    assert controller.state == "hot"
+    assert sum(controller.admit("cam", "low") for _ in range(100)) == 25
+    assert all(controller.admit("door", "high") for _ in range(100))
+    controller.update(Readings({"cpu": 50.0}))
+    assert all(controller.admit("cam", "low") for _ in range(10))
+    assert lanes == [1, None]
+    assert controller.snapshot()["changes"] == {"normal->hot": 1, "hot->normal": 1}
