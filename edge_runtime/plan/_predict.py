@@ -68,9 +68,10 @@ class Plan:
         return all(s.fits for s in self.streams)
 
 
-def predict(config: RuntimeConfig, times: dict[str, ServiceTime]) -> Plan:
-    """The plan of `config` with these service times (one per model the streams use)."""
-    demands = [d for name in config.streams if (d := _demand(name, config, times)) is not None]
+def predict(config: RuntimeConfig, times: dict[str, ServiceTime], runs: dict[str, float] | None = None) -> Plan:
+    """The plan of `config` with these service times (one per model the streams use). `runs`: how many times a
+    model runs per frame (a cascade's second stage runs once per expected crop; default 1)."""
+    demands = [d for name in config.streams if (d := _demand(name, config, times, runs or {})) is not None]
     limits = lane_limits(config.accelerator)
     fifo = config.accelerator.policy == "fifo"
     rank: dict[str, int] = {p: (0 if fifo else i) for i, p in enumerate(PRIORITIES)}
@@ -102,7 +103,7 @@ class _Demand:
     deadline_s: float
 
 
-def _demand(name: str, config: RuntimeConfig, times: dict[str, ServiceTime]) -> _Demand | None:
+def _demand(name: str, config: RuntimeConfig, times: dict[str, ServiceTime], runs: dict[str, float]) -> _Demand | None:
     stream = config.streams[name]
     stages = stream.pipeline if isinstance(stream.pipeline, list) else []
     models = tuple(s.model for s in stages if isinstance(s, InferStageConfig))
@@ -112,8 +113,8 @@ def _demand(name: str, config: RuntimeConfig, times: dict[str, ServiceTime]) -> 
     assumed = not isinstance(fps, int | float)
     rate = ASSUMED_FPS if assumed else float(fps)  # type: ignore[arg-type]
     deadline = stream.deadline_ms / 1e3 if stream.deadline_ms is not None else 1.0 / rate
-    median = sum(times[m].median_s for m in models)
-    p99 = sum(times[m].p99_s for m in models)
+    median = sum(times[m].median_s * runs.get(m, 1.0) for m in models)
+    p99 = sum(times[m].p99_s * runs.get(m, 1.0) for m in models)
     return _Demand(name, stream.priority, rate, assumed, models, median, p99, deadline)
 
 

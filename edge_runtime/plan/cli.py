@@ -23,6 +23,10 @@ def add_plan_command(sub: Any) -> None:
     plan.add_argument("--seconds", type=float, default=1.0, help="measuring time per model (s)")
     plan.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where measured service times are kept")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.add_argument(
+        "--runs", action="append", default=[], metavar="MODEL=N",
+        help="a model runs N times per frame (a cascade's second stage: the expected crops per frame)",
+    )  # fmt: skip
     plan.set_defaults(handler=run_plan)
 
 
@@ -30,14 +34,34 @@ def run_plan(ns: argparse.Namespace) -> int:
     from edge_runtime.inference import ModelError
 
     config = load_config(ns.file)
+    runs = _runs(ns.runs, set(config.models))
+    if isinstance(runs, str):
+        print(f"--runs: {runs}", file=sys.stderr)
+        return USER_ERROR
     try:
         times = service_times(config, ns.file.parent, ns.cache, fresh=ns.fresh, seconds=ns.seconds)
     except ModelError as exc:
         print(f"{ns.file}: {exc}", file=sys.stderr)
         return USER_ERROR
-    plan = predict(config, times)
+    plan = predict(config, times, runs)
     if ns.json:
         print(json.dumps(as_json(plan), indent=2))
     else:
         print("\n".join(lines(plan)))
     return 0 if plan.fits else 1
+
+
+def _runs(values: list[str], models: set[str]) -> dict[str, float] | str:
+    """`MODEL=N` pairs, or the one-line problem."""
+    runs: dict[str, float] = {}
+    for value in values:
+        model, _, count = value.partition("=")
+        if model not in models:
+            return f"{value!r}: no model {model!r} in the config"
+        try:
+            runs[model] = float(count)
+        except ValueError:
+            return f"{value!r}: N must be a number"
+        if not 0 <= runs[model] <= 1000:
+            return f"{value!r}: N must be between 0 and 1000"
+    return runs
