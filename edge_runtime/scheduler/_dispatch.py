@@ -39,6 +39,7 @@ class Refused:
 
 
 Report = Finished | Refused
+RUNNER_GRACE = 5.0
 
 
 class Dispatcher:
@@ -139,7 +140,7 @@ class Dispatcher:
             stuck = [
                 (i, lane, job)
                 for i, lane in enumerate(self.lanes)
-                if (job := lane.current) is not None and now - job.dispatched > limits.get(job.ticket.job.model, inf)
+                if (job := lane.current) is not None and _overdue(job, limits.get(job.ticket.job.model, inf), now)
             ]
             for i, lane, assignment in stuck:
                 assignment.abandoned = True
@@ -222,6 +223,14 @@ class Dispatcher:
             if isinstance(report, Finished):
                 self._running[report.assignment.ticket.job.stream] -= 1
         return reports
+
+
+def _overdue(job: Assignment, limit: float, now: float) -> bool:
+    """Past its limit, counted from the start of the run; a lane still making its runner (a delegate can take a
+    while to load) gets RUNNER_GRACE times the limit from dispatch."""
+    if job.started is None:
+        return now - job.dispatched > RUNNER_GRACE * limit
+    return now - job.started > limit
 
 
 def _successor(lane: Lane, lock: threading.Lock, clock: Clock) -> Lane:

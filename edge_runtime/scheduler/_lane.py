@@ -47,6 +47,7 @@ class Assignment:
     handle: ModelHandle
     dispatched: float
     abandoned: bool = False  # resolved at stop while still running: its report is ignored
+    started: float | None = None  # when the run began, once the lane had its runner (the watchdog's clock)
 
 
 class Next(NamedTuple):
@@ -147,6 +148,7 @@ class Lane:
                 tell_loop()  # making a runner takes a while
                 held = self._make_runner(job.model, assignment.handle)
             runner = held[1]
+            assignment.started = self._clock()
             if not held[2]:
                 tell_loop()
                 return runner.run(job.frame)

@@ -157,7 +157,8 @@ class AcceleratorService:
             now = self._clock()
             for lane, assignment in self._dispatcher.replace_stuck(limits, now):
                 ticket = assignment.ticket
-                detail = self.watchdog.stalled(ticket.job.model, lane.name, now - assignment.dispatched, now)
+                ran = now - (assignment.started or assignment.dispatched)
+                detail = self.watchdog.stalled(ticket.job.model, lane.name, ran, now)
                 self._drop(ticket, STUCK, detail)
 
     def snapshot(self) -> dict[str, Any]:

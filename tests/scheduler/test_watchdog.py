@@ -20,8 +20,9 @@ FLOOR_MS = 300.0
 class HangingModel:
     """Runners that return at once, except on the frames in `hang_on`: those block until `release` (or 10 s)."""
 
-    def __init__(self, hang_on: set[int]) -> None:
+    def __init__(self, hang_on: set[int], make_s: float = 0.0) -> None:
         self.hang_on = hang_on
+        self.make_s = make_s  # making a runner takes this long (a delegate loading)
         self.release = threading.Event()
         self.hanging = threading.Event()
 
@@ -30,6 +31,7 @@ class HangingModel:
         return ModelRef("m", 1, "0" * 64)
 
     def instantiate(self) -> Runner:
+        time.sleep(self.make_s)
         return _HangingRunner(self)
 
 
@@ -108,5 +110,17 @@ def test_repeated_stalls_mark_the_model_unhealthy_and_stop_never_hangs() -> None
             accounted(service)
         finally:
             model.release.set()
+
+    run(scenario)
+
+
+def test_a_lane_slow_to_make_its_runner_is_not_stuck() -> None:
+    async def scenario() -> None:
+        model = HangingModel(set(), make_s=2 * FLOOR_MS / 1e3)  # past the limit, within the runner's grace
+        service = _service(model)
+        async with serving(service):
+            outcome = await asyncio.wait_for(submit(service, "cam", 1), 5)
+            assert isinstance(outcome, Completed), outcome
+            assert service.snapshot()["watchdog"]["lanes_replaced"] == 0
 
     run(scenario)
