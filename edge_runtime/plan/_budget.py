@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from edge_runtime.config import RuntimeConfig
+from edge_runtime.inference import ModelError
 from edge_runtime.plan._measure import DEFAULT_CACHE, service_times
 from edge_runtime.plan._predict import Plan, ServiceTime, predict
 from edge_runtime.plan._report import lines, verdict
@@ -42,7 +43,11 @@ class RuntimePlan:
     def breaks(self, model: str, time: ServiceTime) -> str | None:
         """The reason a pushed `model` with this service time must not serve: the first stream using it that
         would no longer fit (None: every one still fits)."""
-        for s in self.plan({model: time}).streams:
+        try:
+            plan = self.plan({model: time})
+        except ModelError as exc:  # the configured models loaded at start: this is odd, and refused
+            return f"canary: cannot measure the configured models for the plan: {exc}"
+        for s in plan.streams:
             if model in s.models and not s.fits:
                 return (
                     f"canary: stream {s.stream!r} ({s.fps:g} fps, budget {s.deadline_s * 1e3:.1f} ms) would break"
