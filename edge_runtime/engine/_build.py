@@ -58,9 +58,11 @@ def build_runtime(
         frames = RecentFrames()
         submit = frames.tap(service.submit)
         background.update(
-            _model_updates(config, config.cloud, link, updates=updates, service=service, frames=frames,
-                           base_dir=base_dir, plan=plan)
-        )  # fmt: skip
+            _model_updates(
+                config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
+                plan=plan,
+            )
+        )
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
     if config.thermal is not None:
         thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
