@@ -12,6 +12,7 @@ from typing import Any
 
 import cv2
 
+from cloud_sync import Inbound
 from edge_runtime.config import load_config
 from edge_runtime.demo import demo_images
 from edge_runtime.engine import Runtime, build_runtime
@@ -118,17 +119,25 @@ class HomeAssistantView:
         self.cleared: set[str] = set()
         self.values: dict[str, list[tuple[float, bytes]]] = {}
 
+    async def follow(self) -> None:
+        """Take each message as it arrives (so its time is the arrival time)."""
+        while True:
+            self.take(await self.client.queue.get())
+
     def pump(self) -> None:
         while (message := self.client.queue.get_nowait()) is not None:
-            if message.topic.startswith(f"{self.prefix}/") and message.topic.endswith("/config"):
-                if message.payload:
-                    self.configs[message.topic] = json.loads(message.payload)
-                    self.cleared.discard(message.topic)
-                else:
-                    self.configs.pop(message.topic, None)
-                    self.cleared.add(message.topic)
+            self.take(message)
+
+    def take(self, message: Inbound) -> None:
+        if message.topic.startswith(f"{self.prefix}/") and message.topic.endswith("/config"):
+            if message.payload:
+                self.configs[message.topic] = json.loads(message.payload)
+                self.cleared.discard(message.topic)
             else:
-                self.values.setdefault(message.topic, []).append((time.monotonic(), message.payload))
+                self.configs.pop(message.topic, None)
+                self.cleared.add(message.topic)
+        else:
+            self.values.setdefault(message.topic, []).append((time.monotonic(), message.payload))
 
     def current(self) -> dict[str, dict[str, Any]]:
         """The configs known now."""
@@ -153,4 +162,9 @@ class HomeAssistantView:
 @contextlib.asynccontextmanager
 async def home_assistant(port: int) -> AsyncIterator[HomeAssistantView]:
     async with probe(port, "homeassistant/#", f"edge/{DEVICE}/#") as client:
-        yield HomeAssistantView(client)
+        view = HomeAssistantView(client)
+        follower = asyncio.create_task(view.follow(), name="home-assistant-view")
+        try:
+            yield view
+        finally:
+            follower.cancel()
