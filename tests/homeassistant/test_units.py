@@ -15,7 +15,7 @@ def test_a_count_rises_at_once_and_falls_only_after_the_hold() -> None:
     held.observe(0, 0.5)
     assert held.shown == 2  # held
     held.observe(1, 0.9)
-    held.observe(0, 1.0)
+    held.observe(0, 1.05)
     assert held.shown == 1  # 2 was last seen at 0.0; 1 (at 0.9) is the largest within the last second
     assert held.settle(1.91) == 0
     held.observe(3, 2.0)
