@@ -123,6 +123,9 @@ class RuntimeConfig(StrictModel):
     def _homeassistant_needs_mqtt(self) -> RuntimeConfig:
         if self.homeassistant is not None and (self.cloud is None or self.cloud.mqtt is None):
             raise ValueError("homeassistant: needs cloud.mqtt (discovery and control travel on the MQTT link)")
+        unknown = set(self.homeassistant.snapshots.streams if self.homeassistant else ()) - self.streams.keys()
+        if unknown:
+            raise ValueError(f"homeassistant.snapshots.streams: no stream named {', '.join(sorted(unknown))}")
         return self
 
     @field_validator("streams")

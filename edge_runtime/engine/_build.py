@@ -16,7 +16,7 @@ from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.control import StreamControl
-from edge_runtime.engine._homeassistant import homeassistant_bridge
+from edge_runtime.engine._homeassistant import homeassistant_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
@@ -76,6 +76,9 @@ def build_runtime(
     def envelope(result: Result) -> dict[str, Any]:
         return result.envelope(config.device.id, boot_id)
 
+    snapshots = snapshot_frames(config)
+    if snapshots is not None:
+        submit = snapshots.tap(submit)
     streams: list[StreamParts] = []
     controls: dict[str, StreamControl] = {}
     for name, stream in config.streams.items():
@@ -89,7 +92,7 @@ def build_runtime(
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
     if config.homeassistant is not None:
         bridge = homeassistant_bridge(config, config.homeassistant, link=link, sinks=sinks, streams=streams,
-                                      controls=controls, service=service, base_dir=base_dir)
+                                      controls=controls, service=service, base_dir=base_dir, frames=snapshots)
         for parts in streams:
             parts.runner.sinks.append(bridge)
         used.update({id(bridge): bridge, id(sinks["cloud"]): sinks["cloud"]})  # the cloud sink runs the link

@@ -8,7 +8,14 @@ from cloud_sync import MqttTransport, Transport
 from edge_runtime.config import RuntimeConfig
 from edge_runtime.control import StreamControl
 from edge_runtime.engine._runtime import StreamParts
-from edge_runtime.homeassistant import BridgedStream, DeviceSensors, HomeAssistantBridge, HomeAssistantConfig, Topics
+from edge_runtime.homeassistant import (
+    BridgedStream,
+    DeviceSensors,
+    FrameRing,
+    HomeAssistantBridge,
+    HomeAssistantConfig,
+    Topics,
+)
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import Sink
 from edge_runtime.sinks.cloud import CloudSink
@@ -24,6 +31,7 @@ def homeassistant_bridge(
     controls: dict[str, StreamControl],
     service: AcceleratorService,
     base_dir: Path,
+    frames: FrameRing | None,
 ) -> HomeAssistantBridge:
     """The bridge on the device's one MQTT link (the config was checked to have `cloud.mqtt`)."""
     cloud = sinks["cloud"]
@@ -33,6 +41,10 @@ def homeassistant_bridge(
 
     def outbox_entries() -> int | None:
         return uplink.outbox.entries if uplink.outbox is not None else None
+
+    def results_idle() -> bool:
+        stats = uplink.stats()
+        return not stats["buffered"] and not stats["outbox"]["entries"]
 
     def model_versions() -> dict[str, int]:
         return {name: service.model(name).ref.version for name in config.models}
@@ -44,4 +56,13 @@ def homeassistant_bridge(
     ]  # fmt: skip
     topics = Topics(config.cloud.topic_prefix, config.device.id)
     device = DeviceSensors(model_versions, outbox_entries)
-    return HomeAssistantBridge(ha, topics=topics, link=link, streams=bridged, device=device, base_dir=base_dir)
+    return HomeAssistantBridge(
+        ha, topics=topics, link=link, streams=bridged, device=device, base_dir=base_dir, frames=frames,
+        results_idle=results_idle,
+    )  # fmt: skip
+
+
+def snapshot_frames(config: RuntimeConfig) -> FrameRing | None:
+    """The ring of recent frames snapshots are made from (None: no stream takes snapshots)."""
+    ha = config.homeassistant
+    return FrameRing(set(ha.snapshots.streams)) if ha is not None and ha.snapshots.streams else None

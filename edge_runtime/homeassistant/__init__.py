@@ -4,6 +4,7 @@ from edge_runtime.homeassistant._bridge import BridgedStream, HomeAssistantBridg
 from edge_runtime.homeassistant._config import ControlConfig, HomeAssistantConfig
 from edge_runtime.homeassistant._discovery import Discovery, Entity, StreamEntities
 from edge_runtime.homeassistant._sensors import DeviceSensors
+from edge_runtime.homeassistant._snapshots import FrameRing
 from edge_runtime.homeassistant._topics import Topics
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "DeviceSensors",
     "Discovery",
     "Entity",
+    "FrameRing",
     "HomeAssistantBridge",
     "HomeAssistantConfig",
     "StreamEntities",

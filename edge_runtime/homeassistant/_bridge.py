@@ -27,6 +27,7 @@ from edge_runtime.homeassistant._counts import HeldCount, label_counts
 from edge_runtime.homeassistant._discovery import OFF, ON, Discovery, StreamEntities
 from edge_runtime.homeassistant._publisher import Publisher, TopicLink
 from edge_runtime.homeassistant._sensors import DeviceSensors, StreamRates
+from edge_runtime.homeassistant._snapshots import FrameRing, Snapshots
 from edge_runtime.homeassistant._topics import Topics
 from edge_runtime.sinks import Sink
 from edge_runtime.stats import StreamStats
@@ -63,6 +64,8 @@ class HomeAssistantBridge(Sink):
         streams: list[BridgedStream],
         device: DeviceSensors,
         base_dir: Path,
+        frames: FrameRing | None = None,
+        results_idle: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__("homeassistant")
         self.config = config
@@ -72,14 +75,18 @@ class HomeAssistantBridge(Sink):
         for s in streams:
             s.counts = {label: HeldCount(config.hold_s) for label in s.labels}
         self.device = device
-        self.publisher = Publisher(link)
+        self.publisher = Publisher(link, results_idle)
+        shots = config.snapshots
+        self.snapshots = Snapshots(shots, base_dir, frames or FrameRing(set()), self._publish_snapshot)
         self.rates = {s.name: StreamRates(s.stats) for s in streams}
         control = config.control
         self.control = ControlState({s.name: s.control for s in streams}, base_dir / control.state_file)
         if control.enabled:
             self.control.restore()
         discovery = Discovery(topics, config.discovery_prefix)
-        entities = [StreamEntities(s.name, s.labels, control.enabled) for s in streams]
+        entities = [
+            StreamEntities(s.name, s.labels, control.enabled, snapshots=s.name in shots.streams) for s in streams
+        ]
         self.configs = discovery.configs(discovery.entities(entities, device.models(), device.cpu_readable))
         self.announced = 0  # how many times every config was published
         self._save = asyncio.Event()
@@ -87,6 +94,7 @@ class HomeAssistantBridge(Sink):
     # -- results in (from every stream, on the loop) --
 
     def send(self, envelope: dict[str, Any]) -> None:
+        self.snapshots.on_envelope(envelope)
         stream = self.streams.get(str(envelope.get("stream")))
         if stream is None or not stream.labels:
             return
@@ -107,6 +115,9 @@ class HomeAssistantBridge(Sink):
         occupied = (ON if shown > 0 else OFF).encode()
         self.publisher.put(self.topics.occupied(stream.name, label), occupied, retain=True)
 
+    def _publish_snapshot(self, stream: str, jpeg: bytes) -> None:
+        self.publisher.put(self.topics.stream(stream, "snapshot"), jpeg, retain=True, low=True)
+
     # -- the background task --
 
     async def run(self) -> None:
@@ -117,6 +128,8 @@ class HomeAssistantBridge(Sink):
             group.create_task(self._settle(), name="homeassistant:settle")
             group.create_task(self._sensors(), name="homeassistant:sensors")
             group.create_task(self._persist(), name="homeassistant:persist")
+            if self.config.snapshots.streams:
+                group.create_task(self.snapshots.run(), name="homeassistant:snapshots")
 
     def _subscribe(self) -> None:
         self.link.subscribe(self.topics.status, self._on_own_status)
@@ -190,6 +203,8 @@ class HomeAssistantBridge(Sink):
                 values = rates.sample(self.streams[name].control.status)
                 self.publisher.put(self.topics.stats(name), json.dumps(values).encode())
             device = await self.device.sample(self.link.connected)
+            if self.config.snapshots.streams:
+                device["snapshots"] = self.snapshots.snapshot()
             self.publisher.put(self.topics.device_state, json.dumps(device).encode())
 
     async def _persist(self) -> None:

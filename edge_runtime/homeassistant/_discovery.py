@@ -25,6 +25,7 @@ class StreamEntities:
     name: str
     labels: tuple[str, ...]
     switchable: bool
+    snapshots: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,11 @@ class Discovery:
                              command_topic=self.topics.control(s.name, "detect", "set"),
                              state_topic=self.topics.control(s.name, "detect", "state"),
                              payload_on=ON, payload_off=OFF, state_on=ON, state_off=OFF)
+            )  # fmt: skip
+        if s.snapshots:
+            out.append(
+                self._entity("image", f"{s.name}_snapshot", f"{s.name} snapshot",
+                             image_topic=self.topics.stream(s.name, "snapshot"), content_type="image/jpeg")
             )  # fmt: skip
         for label in s.labels:
             out.append(
