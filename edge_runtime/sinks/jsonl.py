@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import queue
 import threading
 from pathlib import Path
 from typing import Any
 
+from cloud_sync.counters import BAD_ENVELOPE
+from cloud_sync.strict_json import dumps as strict_dumps
 from edge_runtime.drops import QUEUE_FULL, DropCounter
 from edge_runtime.sinks._base import Sink
 
@@ -51,6 +52,15 @@ class JsonlSink(Sink):
         if not self._thread.is_alive():
             self._file.close()
 
+    def _line(self, envelope: object) -> str:
+        """One strict JSON line (non-finite numbers as null, flagged); '' for an envelope that is not JSON (counted)."""
+        try:
+            return strict_dumps(envelope) + "\n"
+        except (TypeError, ValueError) as exc:
+            self.drops.add(BAD_ENVELOPE)
+            log.error("sink %r: an envelope that is not JSON was dropped: %s", self.name, exc)
+            return ""
+
     def _write_loop(self) -> None:
         while True:
             batch = [self._queue.get()]
@@ -60,7 +70,7 @@ class JsonlSink(Sink):
                 except queue.Empty:
                     break
             stop = any(item is _STOP for item in batch)
-            lines = [json.dumps(item, separators=(",", ":")) + "\n" for item in batch if item is not _STOP]
+            lines = [line for item in batch if item is not _STOP and (line := self._line(item))]
             try:
                 self._file.writelines(lines)
                 self._file.flush()
