@@ -3,7 +3,9 @@ cause, new entries refused and counted, nothing committed lost, writes resume by
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -106,4 +108,38 @@ def test_a_directory_that_cannot_be_made_degrades_too(tmp_path: Path, caplog: py
         assert box.fetch(10) == []
         assert box.drops.get("outbox_unwritable") == 5
         assert len(errors(caplog)) == 1
+        box.close()
+
+
+def fill(path: Path) -> None:
+    """Write zeros to `path` until the file system is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    error = 0
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError as exc:
+        error = exc.errno or 0
+    finally:
+        os.close(fd)
+    assert error == errno.ENOSPC
+
+
+def test_deliveries_on_a_full_disk_are_not_sent_again_and_deleted_later(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk") as disk:
+        box = Outbox(disk / "outbox.db", max_bytes=10**9)
+        assert len(box.add(entries(0, 30))) == 30
+        box._sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # any write now needs new space
+        fill(disk / "filler")
+        sent = box.fetch(10)
+        ids = [m.id for m in sent]
+        assert box.settle(ids, ids) == 0  # confirmed, but the disk refuses the delete
+        again = box.fetch(100)
+        assert len(again) == 20
+        assert not {m.id for m in again} & set(ids), "a delivered entry was offered again"
+        box.settle([m.id for m in again], [])
+        (disk / "filler").unlink()
+        assert len(box.add(entries(100, 5))) == 5  # the first write also deletes what was delivered meanwhile
+        assert stored_seqs(box) == set(range(10, 30)) | set(range(100, 105))
+        assert box.entries == 25
         box.close()
