@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -50,6 +51,14 @@ def directory_problem(path: Path) -> str | None:
     if not stat.S_ISREG(info.st_mode):
         return f"{_short(path)} is {_kind(info.st_mode)}, not a regular file"
     return None
+
+
+def resolve_path(base_dir: Path, path: str) -> Path:
+    """Relative paths in a config are relative to the config file's directory; `~` is the user's home."""
+    p = Path(path)
+    with contextlib.suppress(RuntimeError):  # `~name` of an unknown user: kept as written, reported as not found
+        p = p.expanduser()
+    return p if p.is_absolute() else base_dir / p
 
 
 def _check(info: os.stat_result, path: Path, max_bytes: int) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge_runtime.config._errors import Problem
+from edge_runtime.config._files import resolve_path
 from edge_runtime.config._models import BUILTIN_SINKS, InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._resources import check_resources
 from edge_runtime.config._yaml import Marks, Path_
@@ -77,7 +78,4 @@ def _check_sinks(config: RuntimeConfig, base: Path_, stream: StreamConfig, probl
             problem((*base, "sinks", i), f"unknown sink {sink!r} (sinks: {known})")
 
 
-def resolve_path(base_dir: Path, path: str) -> Path:
-    """Relative paths in a config are relative to the config file's directory."""
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else base_dir / p
+__all__ = ["check_references", "resolve_path"]

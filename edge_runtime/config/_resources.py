@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from edge_runtime.config._files import directory_problem, file_problem
+from edge_runtime.config._files import directory_problem, file_problem, resolve_path
 from edge_runtime.config._models import RuntimeConfig
 from edge_runtime.config._yaml import Path_
 from edge_runtime.sinks.configs import JsonlSinkConfig
@@ -23,10 +23,10 @@ MQTT_STRING_BYTES = 65535  # MQTT encodes user name and password with a 2-byte l
 def check_resources(config: RuntimeConfig, base_dir: Path, problem: Report) -> None:
     for name, model in config.models.items():
         if isinstance(model.labels, str):
-            _file(("models", name, "labels"), _under(base_dir, model.labels), problem)
+            _file(("models", name, "labels"), resolve_path(base_dir, model.labels), problem)
     for name, sink in config.sinks.items():
         if isinstance(sink, JsonlSinkConfig):
-            _writable(("sinks", name, "path"), _under(base_dir, sink.path), problem)
+            _writable(("sinks", name, "path"), resolve_path(base_dir, sink.path), problem)
     for name, stream in config.streams.items():
         source = stream.source
         for key in ("username", "password"):
@@ -38,7 +38,7 @@ def check_resources(config: RuntimeConfig, base_dir: Path, problem: Report) -> N
 def _check_cloud(config: RuntimeConfig, base_dir: Path, problem: Report) -> None:
     cloud = config.cloud
     assert cloud is not None
-    _writable(("cloud", "outbox", "path"), _under(base_dir, str(cloud.outbox.path)), problem)
+    _writable(("cloud", "outbox", "path"), resolve_path(base_dir, str(cloud.outbox.path)), problem)
     mqtt = cloud.mqtt
     if mqtt is not None:
         if mqtt.backoff_initial > mqtt.backoff_max:
@@ -59,11 +59,6 @@ def _check_cloud(config: RuntimeConfig, base_dir: Path, problem: Report) -> None
         for i, group in enumerate(cloud.models.groups):
             if not group or any(c in group for c in "+#/\0"):
                 problem(("cloud", "models", "groups", i), "a group name is one MQTT topic level: no '+', '#' or '/'")
-
-
-def _under(base_dir: Path, path: str) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else base_dir / p
 
 
 def _file(key: Path_, path: Path, problem: Report) -> None:

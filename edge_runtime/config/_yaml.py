@@ -26,7 +26,7 @@ Path_ = tuple[str | int, ...]
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?:,([^}]*))?\}")
 _REFERENCE = re.compile(r"\$\{[^}]*\}?")  # every `${...}`, well formed or not
 MAX_DEPTH = 64  # nested mappings/lists; real configs use fewer than 10
-MAX_NODES = 100_000  # values after alias expansion; a real config has a few hundred
+MAX_NODES = 20_000  # values after alias expansion; a real config has a few hundred
 MAX_BYTES = 4 * 1024**2  # a config file larger than this is refused unread
 
 

@@ -84,3 +84,14 @@ def test_run_refuses_what_validate_refuses(tmp_path: Path, capsys: pytest.Captur
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1, err
     assert "is a FIFO" in err[0], err
+
+
+def test_an_unknown_users_home_is_a_missing_file_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(GOOD.replace(LABELS, "labels: ~no-such-user-here/labels.txt"))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    assert "models.digits.labels: cannot read" in err[0]
