@@ -25,6 +25,7 @@ from edge_runtime.config._files import read_regular_file
 Path_ = tuple[str | int, ...]
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?:,([^}]*))?\}")
 _REFERENCE = re.compile(r"\$\{[^}]*\}?")  # every `${...}`, well formed or not
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 MAX_DEPTH = 64  # nested mappings/lists; real configs use fewer than 10
 MAX_NODES = 20_000  # values after alias expansion; a real config has a few hundred
 MAX_BYTES = 4 * 1024**2  # a config file larger than this is refused unread
@@ -149,6 +150,10 @@ class _Builder:
 
     def _build(self, node: yaml.Node, path: Path_) -> Any:
         self.marks.by_path.setdefault(path, self._mark(node))
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _COLLECTION_TAGS:  # `!foo {a: 1}`, `!!set`
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self._problem(node, path, f"unknown tag {tag} on a mapping or list")
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):

@@ -21,6 +21,8 @@ CASES = [
     ("tag bool", GOOD.replace("fps: 5", "fps: !!bool maybe"), 9, "cannot be read as !!bool"),
     ("tag timestamp", GOOD.replace("fps: 5", "fps: !!timestamp 2024-99-99"), 9, "cannot be read as !!timestamp"),
     ("unknown tag", GOOD.replace("fps: 5", "fps: !foo bar"), 9, "fps: unknown tag !foo"),
+    ("tag on a mapping", GOOD.replace("{type: synthetic, fps: 5}", "!foo {type: synthetic}"), 9, "unknown tag !foo"),
+    ("set", GOOD.replace("{id: test-01}", "!!set {a, b}"), 1, "device: unknown tag !!set on a mapping"),
     ("5000-char model path", GOOD.replace(str(MODEL), "/x" * 2500), 4, "models.digits.path: cannot use this path"),
     ("type error on a list", GOOD.replace("{id: test-01}", "{id: [a, b]}"), 1, "device.id: must be a valid string"),
     ("type error on a mapping", GOOD.replace("{id: test-01}", "{id: {a: 1}}"), 1, "device.id: must be a valid str"),
