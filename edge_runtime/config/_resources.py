@@ -17,10 +17,12 @@ from edge_runtime.config._yaml import Path_
 from edge_runtime.sinks.configs import JsonlSinkConfig
 
 Report = Callable[[Path_, str], None]
-MQTT_STRING_BYTES = 65535  # MQTT encodes user name and password with a 2-byte length
+MQTT_STRING_BYTES = 65535  # MQTT encodes user name, password, client id and topics with a 2-byte length
+NAME_CHARS = 128  # a device id or stream name: one MQTT topic level
 
 
 def check_resources(config: RuntimeConfig, base_dir: Path, problem: Report) -> None:
+    _name(("device", "id"), config.device.id, problem)
     for name, model in config.models.items():
         if isinstance(model.labels, str):
             _file(("models", name, "labels"), resolve_path(base_dir, model.labels), problem)
@@ -28,8 +30,9 @@ def check_resources(config: RuntimeConfig, base_dir: Path, problem: Report) -> N
         if isinstance(sink, JsonlSinkConfig):
             _writable(("sinks", name, "path"), resolve_path(base_dir, sink.path), problem)
     for name, stream in config.streams.items():
+        _name(("streams", name), name, problem)
         source = stream.source
-        for key in ("username", "password"):
+        for key in ("username", "password", "client_id"):
             _mqtt_string(("streams", name, "source", key), getattr(source, key, None), problem)
     if config.cloud is not None:
         _check_cloud(config, base_dir, problem)
@@ -46,6 +49,7 @@ def _check_cloud(config: RuntimeConfig, base_dir: Path, problem: Report) -> None
             problem(("cloud", "mqtt", "backoff_initial"), message)
         _mqtt_string(("cloud", "mqtt", "username"), mqtt.username, problem)
         _mqtt_string(("cloud", "mqtt", "password"), mqtt.password, problem)
+        _mqtt_string(("cloud", "mqtt", "client_id"), mqtt.client_id, problem)
         for key in ("ca", "cert", "key"):
             path = getattr(mqtt.tls, key, None) if mqtt.tls is not None else None
             if path is not None:  # TLS files are opened as given (relative to the working directory)
@@ -71,6 +75,11 @@ def _writable(key: Path_, path: Path, problem: Report) -> None:
     reason = directory_problem(path)
     if reason is not None:
         problem(key, reason)
+
+
+def _name(key: Path_, name: str, problem: Report) -> None:
+    if len(name) > NAME_CHARS:
+        problem(key, f"longer than {NAME_CHARS} characters (it becomes an MQTT topic level)")
 
 
 def _mqtt_string(key: Path_, value: object, problem: Report) -> None:

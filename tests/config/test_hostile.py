@@ -42,6 +42,8 @@ CASES = [
         9,
         "source.username: longer than MQTT's limit",
     ),
+    ("long device id", GOOD.replace("test-01", "d" * 1000), 1, "device.id: longer than 128 characters"),
+    ("long client id", with_cloud(f"  mqtt: {{host: x, client_id: {'c' * 70_000}}}\n"), 13, "client_id: longer than"),
     ("backoff order", with_cloud("  mqtt: {host: x, backoff_initial: 10, backoff_max: 1}\n"), 13, "must be <= backoff"),
     ("labels /dev/zero", GOOD.replace(LABELS, "labels: /dev/zero"), 5, "labels: cannot read /dev/zero: a device"),
     ("jsonl sink a FIFO", GOOD + "sinks:\n  j: {type: jsonl, path: '{fifo}'}\n", 13, "is a FIFO, not a regular"),
