@@ -100,7 +100,11 @@ def test_mutated_configs_give_one_short_line_each(tmp_path: Path) -> None:
     for n in range(MUTANTS):
         text = mutate(rng.choice([GOOD, RICH]), rng).replace("{fifo}", str(fifo))
         path = tmp_path / f"m{n}.yaml"
-        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        data = text.encode("utf-8", errors="surrogatepass")
+        if rng.random() < 0.05:  # raw bytes: invalid UTF-8, NUL, a BOM in the middle
+            cut = rng.randrange(len(data) + 1)
+            data = data[:cut] + rng.choice([b"\xff\xfe", b"\x00", b"\xef\xbb\xbf", rng.randbytes(8)]) + data[cut:]
+        path.write_bytes(data)
         code, err, elapsed = validate(path)
         slowest = max(slowest, elapsed)
         rejected += code == 2
