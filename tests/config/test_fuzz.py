@@ -35,6 +35,7 @@ cloud:
   outbox: {path: var/outbox.db, max_bytes: 1MiB, ttl: 1d}
   models: {groups: [lab], trusted_keys: []}
 status: {interval_s: 1, display: log}
+thermal: {warm_c: 70, hot_c: 80, warm: {fps_factor: 0.5, classes: [low]}}
 """
 )
 
