@@ -94,17 +94,22 @@ class Outbox:
         self._undeleted: set[int] = set()  # confirmed, but the delete failed (a storage fault): retried, not sent
         self.full = False  # policy reject only: the last add was refused and nothing has left since
         with self._lock:
-            self._open()
+            self._open(first=True)
 
-    def _open(self) -> bool:
-        """Open the file (a storage fault leaves it closed, recorded, retried later); True when open."""
+    def _open(self, first: bool = False) -> bool:
+        """Open the file (a storage fault leaves it closed, recorded, retried later); True when open.
+
+        A file locked by another process is refused on the first open (OutboxLocked); on a retry it is a fault."""
         try:
             self._conn, self.moved_aside = open_outbox_db(self.path, self._synchronous)
             self._count, self._bytes = self._sql(
                 "SELECT count(*), coalesce(sum(size), 0) FROM outbox"
             ).fetchone()
         except OutboxLocked:
-            raise
+            if first:
+                raise
+            self.storage.failed(OSError("locked by another process"), 0)
+            return False
         except (OSError, sqlite3.Error) as exc:
             if self._conn is not None:
                 self._conn.close()
