@@ -4,7 +4,8 @@ At-least-once: an entry is deleted only when the transport confirms it. Methods 
 from the committer thread or the drain executor, never from the event loop. One lock serialises them.
 
 A failing disk (full, read-only, a file that cannot be opened) never raises out of here: new entries are refused
-and counted, stored ones are kept and still sent, and the outbox tries again each second (see `_storage`).
+and counted, stored ones are kept (and sent while the file is open), and the outbox tries again each second (see
+`_storage`).
 """
 
 from __future__ import annotations
