@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from cloud_sync import Inbound
 from edge_runtime._compat import TaskGroup
 from edge_runtime.control import StreamControl
+from edge_runtime.drops import SUPERSEDED
 from edge_runtime.homeassistant._config import HomeAssistantConfig
 from edge_runtime.homeassistant._control import ControlState, detect_state, fps_state
 from edge_runtime.homeassistant._counts import HeldCount, label_counts
@@ -116,7 +117,8 @@ class HomeAssistantBridge(Sink):
         self.publisher.put(self.topics.occupied(stream.name, label), occupied, retain=True)
 
     def _publish_snapshot(self, stream: str, jpeg: bytes) -> None:
-        self.publisher.put(self.topics.stream(stream, "snapshot"), jpeg, retain=True, low=True)
+        if self.publisher.put(self.topics.stream(stream, "snapshot"), jpeg, retain=True, low=True):
+            self.snapshots.drops.add(SUPERSEDED)  # a newer snapshot replaced one still waiting for results to go
 
     # -- the background task --
 

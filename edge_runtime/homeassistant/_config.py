@@ -33,6 +33,9 @@ class SnapshotsConfig(StrictModel):
     keep: int = Field(100, ge=1, description="Snapshots kept per stream (the oldest are deleted).")
     keep_bytes: ByteSize = Field(50 * 1024 * 1024, gt=0, description="Bytes of snapshots kept per stream.")
     queue: int = Field(2, ge=1, le=64, description="Snapshots waiting for encoding; more are dropped (counted).")
+    min_interval_s: float = Field(
+        1.0, ge=0, description="At most one snapshot per stream this often; events in between take none (counted)."
+    )
 
 
 class HomeAssistantConfig(StrictModel):

@@ -38,9 +38,13 @@ class Publisher:
         self.sent = 0
         self.failed = 0
 
-    def put(self, topic: str, payload: bytes, *, retain: bool = False, low: bool = False) -> None:
-        (self._low if low else self._pending)[topic] = (payload, retain)
+    def put(self, topic: str, payload: bytes, *, retain: bool = False, low: bool = False) -> bool:
+        """Returns True when this replaced a pending message of the topic (which is then never sent)."""
+        pending = self._low if low else self._pending
+        replaced = topic in pending
+        pending[topic] = (payload, retain)
         self._ready.set()
+        return replaced
 
     async def run(self) -> None:
         while True:

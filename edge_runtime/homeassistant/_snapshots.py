@@ -1,18 +1,20 @@
 """Snapshots: on a tracker ``new`` event or an alert, the frame it came from with the boxes drawn, as JPEG.
 
 The frames come from a small ring per stream filled where frames are submitted to the accelerator (the newest
-few, found again by their capture time). A snapshot waits in a bounded queue (full: dropped, counted
-``queue_full``); one task renders each in a worker thread (draw, crop, JPEG under the size cap, else dropped as
-``too_large``), saves it under ``<dir>/<stream>/`` (retention by count and bytes) and hands it to the publisher
-at low priority: it is published, retained, on ``<prefix>/<device>/<stream>/snapshot`` only while no result
-waits to be sent.
+few, found again by their capture time). At most one snapshot per stream every `min_interval_s` (others are
+dropped as ``rate_cap``); it waits in a bounded queue (full: dropped, counted ``queue_full``). One task renders
+each in a worker thread (draw, crop, JPEG under the size cap, else dropped as ``too_large``), saves it under
+``<dir>/<stream>/`` (retention by count and bytes) and hands it to the publisher at low priority: it is
+published, retained, on ``<prefix>/<device>/<stream>/snapshot`` only while no result waits to be sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from edge_runtime.jobs import Job
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 TOO_LARGE = "too_large"
+RATE_CAP = "rate_cap"  # within `min_interval_s` of the stream's previous snapshot
 NO_FRAME = "no_frame"  # the frame was no longer in the ring (or never submitted)
 SAVE_FAILED = "save_failed"
 RING = 8  # frames kept per stream
@@ -88,6 +91,7 @@ class Snapshots:
         self._detections: OrderedDict[tuple[str, float], list[dict[str, Any]]] = OrderedDict()
         self._queue: asyncio.Queue[Shot] = asyncio.Queue(config.queue)
         self._counter = 0
+        self._last: dict[str, float] = {}  # when each stream's last snapshot was queued
 
     def on_envelope(self, envelope: Mapping[str, Any]) -> None:
         stream = str(envelope.get("stream", ""))
@@ -111,6 +115,10 @@ class Snapshots:
                 self._detections.popitem(last=False)
 
     def _offer(self, stream: str, ts: float, event: dict[str, Any] | None) -> None:
+        now = time.monotonic()
+        if now - self._last.get(stream, -math.inf) < self.config.min_interval_s:
+            self.drops.add(RATE_CAP)
+            return
         frame = self.frames.find(stream, ts)
         if frame is None:
             self.drops.add(NO_FRAME)
@@ -122,6 +130,8 @@ class Snapshots:
             self._queue.put_nowait(Shot(stream, ts, frame.image, boxes, crop))
         except asyncio.QueueFull:
             self.drops.add(QUEUE_FULL)
+            return
+        self._last[stream] = now
 
     async def run(self) -> None:
         while True:

@@ -30,11 +30,14 @@ DEVICE = "ha-01"
 #   sensor: `state_topic` required            https://www.home-assistant.io/integrations/sensor.mqtt/
 #   binary_sensor: `state_topic` required     https://www.home-assistant.io/integrations/binary_sensor.mqtt/
 #   switch: `command_topic` required          https://www.home-assistant.io/integrations/switch.mqtt/
+#   image: `image_topic` or `url_topic`       https://www.home-assistant.io/integrations/image.mqtt/
+#          (with `image_topic`, `content_type` names the image's MIME type)
 #   availability entries: `topic` required    (same pages, "availability" list)
 REQUIRED = {
     "sensor": {"state_topic"},
     "binary_sensor": {"state_topic"},
     "switch": {"command_topic"},
+    "image": {"image_topic", "content_type"},
 }
 COMMON = {"unique_id", "device", "availability", "name"}
 DEVICE_KEYS = {"identifiers", "name", "model", "sw_version", "manufacturer"}
@@ -52,18 +55,20 @@ def write_photos(directory: Path, names: list[str]) -> None:
         cv2.imwrite(str(directory / f"{index:03d}.png"), photos[name])
 
 
-def device_config(tmp_path: Path, port: int, streams: dict[str, str], ha: str) -> Path:
-    """`streams`: name -> images directory (relative to tmp_path)."""
+def device_config(
+    tmp_path: Path, port: int, streams: dict[str, str], ha: str, *, fps: float = 10, stages: str = ""
+) -> Path:
+    """`streams`: name -> images directory (relative to tmp_path); `stages`: more stages after the score filter."""
     blocks = "".join(
         f"""\
   {name}:
-    source: {{type: images, path: {folder}, fps: 10, loop: true}}
+    source: {{type: images, path: {folder}, fps: {fps}, loop: true}}
     priority: high
     labels: [face]
     pipeline:
       - {{type: infer, model: faces}}
       - {{type: filter, name: confident, min_score: 0.6}}
-    sinks: [results, cloud]
+{stages}    sinks: [results, cloud]
 """
         for name, folder in streams.items()
     )
