@@ -25,6 +25,7 @@ from cloud_sync.counters import Drops
 from cloud_sync.envelope import Inbound, Message, device_topic
 from cloud_sync.inbound import Handler, Subscriptions
 
+__all__ = ["Connection", "Incoming", "LinkDown", "MqttTransport", "connect", "new_client"]
 log = logging.getLogger("cloud_sync.mqtt")
 ONLINE = b"online"
 OFFLINE = b"offline"

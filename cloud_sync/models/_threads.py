@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from cloud_sync._bridge import settle_threadsafe
+from cloud_sync.bridge import settle_threadsafe
 
 T = TypeVar("T")
 

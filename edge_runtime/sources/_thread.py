@@ -11,7 +11,7 @@ import logging
 import threading
 from abc import abstractmethod
 
-from cloud_sync._bridge import settle_threadsafe
+from cloud_sync.bridge import settle_threadsafe
 from edge_runtime.channel import Channel
 from edge_runtime.frames import Item
 from edge_runtime.sources._base import Source

@@ -1,6 +1,6 @@
 """A sensor stream from an MQTT topic: one reading per message, plain numbers or JSON.
 
-The subscription runs on the event loop, on the project's one MQTT layer (`cloud_sync._mqtt_client`: paho
+The subscription runs on the event loop, on the project's one MQTT layer (`cloud_sync.mqtt`: paho
 driven by asyncio). Each message goes straight from the socket into the stream's bounded channel: there is no
 other queue in between, so a burst beyond the channel is counted (`queue_full`), never discarded unseen. A lost
 broker is retried with a jittered exponential backoff; a malformed message is counted as a `bad_message` drop,
@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cloud_sync._mqtt_client import Incoming, LinkDown, connect, new_client
 from cloud_sync.backoff import Backoff
 from cloud_sync.logs import RateLimitedLog
+from cloud_sync.mqtt import Incoming, LinkDown, connect, new_client
 from edge_runtime.channel import Channel
 from edge_runtime.drops import DropCounter
 from edge_runtime.frames import Item
