@@ -36,7 +36,10 @@ async def settled(runtime: Runtime, stream: str, quiet: float) -> tuple[int, flo
     """Wait until the stream's invokes stop growing for `quiet` seconds; returns the count and when it last grew."""
     loop = asyncio.get_running_loop()
     count, changed = invokes(runtime, stream), loop.time()
+    give_up = changed + 10.0
     while loop.time() - changed < quiet:
+        if loop.time() > give_up:
+            raise AssertionError(f"stream {stream!r} still invoking 10 s after detect OFF")
         await asyncio.sleep(0.01)
         if (now := invokes(runtime, stream)) != count:
             count, changed = now, loop.time()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,7 +112,12 @@ async def discovery_states_and_birth(tmp_path: Path, mosquitto: Mosquitto) -> No
         latency = view.configs[f"homeassistant/sensor/{DEVICE}/porch_latency_p99/config"]
         assert latency["device_class"] == "duration"
         assert latency["unit_of_measurement"] == "ms"
-        sample = json.loads(view.latest(f"edge/{DEVICE}/porch/stats") or b"{}")
+        def stats_sample() -> dict[str, Any]:
+            data: dict[str, Any] = json.loads(view.latest(f"edge/{DEVICE}/porch/stats") or b"{}")
+            return data
+
+        await eventually(lambda: bool(stats_sample().get("completed")), 10, "a stats sample after results")
+        sample = stats_sample()
         assert 0 < sample["completed"] <= stats["porch"].completed
         assert 0 < sample["fps"] <= 10 * 1.5  # the source's rate is 10 fps
         assert sample["latency_p99_ms"] > 0

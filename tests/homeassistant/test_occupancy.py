@@ -52,12 +52,17 @@ async def occupancy(cfg: Path, port: int) -> None:
     assert faces <= expected
     assert len(faces) >= len(PHOTOS) // 2
     states = periods(view.history(occupied))
+    if states and states[0][0] == b"OFF":
+        states = states[1:]  # the initial state (unless the first face replaced it before it was sent)
     on = [d for s, d in states if s == b"ON"]
-    off = [d for s, d in states if s == b"OFF"][1:]  # the first OFF is the initial state
+    off = [d for s, d in states if s == b"OFF"]
     assert len(on) >= 2  # ON, then OFF after the hold, then ON again with the next visit
     assert len(on) <= elapsed / CYCLE_S + 1  # one ON per visit: the alternation never flickers
-    assert min(on) >= 0.4 + HOLD_S * 0.8  # held through the alternation (0.4 s) and the hold after it
+    assert min(on) >= HOLD_S * 0.9  # an ON lasts at least the hold (frames the scheduler superseded aside)
     assert min(off) >= CYCLE_S - 0.4 - HOLD_S - 0.5  # OFF until the next visit
     counts = {payload for _, payload in view.history(count)}
     assert counts <= {b"0", b"1"}
-    assert len(periods(view.history(count))) == len(states)  # the count flips with occupancy, held alike
+    count_periods = periods(view.history(count))
+    if count_periods and count_periods[0][0] == b"0":
+        count_periods = count_periods[1:]
+    assert len(count_periods) == len(states)  # the count flips with occupancy, held alike

@@ -88,16 +88,17 @@ async def flood(tmp_path: Path, cfg: Path, port: int) -> None:
     snapshot = f"edge/{DEVICE}/porch/snapshot"
     async with probe(port, f"edge/{DEVICE}/results/#", f"edge/{DEVICE}/events/#", snapshot) as wire:
         async with running(cfg) as (runtime, _):
-            await asyncio.sleep(3.0)
+            began = asyncio.get_running_loop().time()
+            stats = runtime.streams[0].runner.stats
+            await eventually(lambda: stats.completed >= 60, 30, "60 frames")  # 2 s at 30 fps on a quiet machine
+            elapsed = asyncio.get_running_loop().time() - began
         # stopped: the streams drained, the uplink sent what it had before closing
         bridge = next(s for s in runtime.sinks if isinstance(s, HomeAssistantBridge))
         results = next(s for s in runtime.sinks if isinstance(s, MemorySink))
         sent = [e for e in results.envelopes if e["kind"] in ("detections", "alert")]
         await eventually(lambda: len(wire.received()) >= len(sent), 10, "every result and alert on the wire")
     order = [m.topic for m in wire.received()]
-    stats = runtime.streams[0].runner.stats
     alerts = sum(1 for e in sent if e["kind"] == "alert")
-    assert stats.completed >= 45  # the source offers 30 fps for 3 s; under load fewer complete
     assert alerts == stats.completed  # a face in every frame: an alert every frame
     assert sum(1 for t in order if t.startswith(f"edge/{DEVICE}/results/")) == stats.completed  # none lost
     snapshots = [i for i, t in enumerate(order) if t == snapshot]
@@ -105,8 +106,8 @@ async def flood(tmp_path: Path, cfg: Path, port: int) -> None:
     for k, index in enumerate(snapshots, start=1):  # each after the alert that caused it, never ahead
         assert sum(1 for t in order[:index] if t.startswith(f"edge/{DEVICE}/events/")) >= k
     dropped = bridge.snapshots.drops.snapshot()
-    assert dropped.get("rate_cap", 0) >= alerts - 3 / 0.25 - 1  # over the cap: dropped and counted
+    assert dropped.get("rate_cap", 0) >= alerts - (elapsed + 3) / 0.25  # over the cap: dropped and counted
     superseded = dropped.pop("superseded", 0)  # rendered, then replaced by a newer one before it could go
     assert bridge.snapshots.taken + sum(dropped.values()) == alerts  # every alert: a snapshot or a counted drop
-    assert len(snapshots) == bridge.snapshots.taken - superseded
+    assert 1 <= len(snapshots) <= bridge.snapshots.taken - superseded  # the last may still wait at the stop
     assert len(list((tmp_path / "var" / "snapshots" / "porch").glob("*.jpg"))) <= 5
