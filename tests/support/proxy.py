@@ -6,9 +6,7 @@ tests with their own loop can both use it. Nothing is lost or reordered inside t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
-from collections.abc import Iterator
 
 from tests.support.ports import free_port
 
@@ -72,10 +70,15 @@ class TcpProxy:
             up_reader, up_writer = await asyncio.open_connection(self.host, self.target_port)
         except OSError:
             writer.transport.abort()
+            self._writers.discard(writer)
             return
         self._writers.add(up_writer)
-        with _closing(writer, up_writer):
+        try:
             await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer), return_exceptions=True)
+        finally:
+            for end in (writer, up_writer):
+                end.transport.abort()
+                self._writers.discard(end)
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -87,12 +90,3 @@ class TcpProxy:
             writer.write(data)
             await writer.drain()
         writer.transport.abort()
-
-
-@contextlib.contextmanager
-def _closing(*writers: asyncio.StreamWriter) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for writer in writers:
-            writer.transport.abort()
