@@ -79,7 +79,7 @@ def test_a_snapshot_flood_never_goes_ahead_of_results_and_its_overflow_is_counte
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     write_photos(tmp_path / "photos", ["01-astronaut.png", "03-astronaut-mirrored.png"])
-    ha = "{snapshots: {streams: [porch], queue: 1, min_interval_s: 0.25, keep: 5, keep_bytes: 2MiB}}"
+    ha = "{snapshots: {streams: [porch], queue: 1, min_interval_s: 0.25, keep: 5, keep_bytes: 100KiB}}"
     cfg = device_config(tmp_path, mosquitto.port, {"porch": "photos"}, ha, fps=30, stages=ALERT_EVERY_FRAME)
     asyncio.run(flood(tmp_path, cfg, mosquitto.port))
 
@@ -110,4 +110,6 @@ async def flood(tmp_path: Path, cfg: Path, port: int) -> None:
     superseded = dropped.pop("superseded", 0)  # rendered, then replaced by a newer one before it could go
     assert bridge.snapshots.taken + sum(dropped.values()) == alerts  # every alert: a snapshot or a counted drop
     assert 1 <= len(snapshots) <= bridge.snapshots.taken - superseded  # the last may still wait at the stop
-    assert len(list((tmp_path / "var" / "snapshots" / "porch").glob("*.jpg"))) <= 5
+    kept = list((tmp_path / "var" / "snapshots" / "porch").glob("*.jpg"))
+    assert 1 <= len(kept) <= 5  # retention by count
+    assert sum(p.stat().st_size for p in kept) <= 100 * 1024  # and by bytes

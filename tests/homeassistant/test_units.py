@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from edge_runtime.config import load_config
+from edge_runtime.config._errors import ConfigError
 from edge_runtime.homeassistant._control import ControlError, parse_detect, parse_fps
 from edge_runtime.homeassistant._counts import HeldCount, label_counts
 
@@ -44,3 +48,30 @@ def test_good_payloads() -> None:
     assert parse_detect(b" on\n") is True
     assert parse_detect(b"OFF") is False
     assert parse_fps(b"2.5") == 2.5
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("homeassistant: {}\n", "homeassistant: needs cloud.mqtt"),
+        (
+            "cloud: {mqtt: {host: 127.0.0.1}}\nhomeassistant: {snapshots: {streams: [nope]}}\n",
+            "homeassistant.snapshots.streams: no stream named nope",
+        ),
+        ("cloud: {mqtt: {host: 127.0.0.1}}\nhomeassistant: {hold_s: -1}\n", "homeassistant.hold_s"),
+    ],
+)
+def test_homeassistant_config_mistakes_are_one_line_each(tmp_path: Path, extra: str, message: str) -> None:
+    path = tmp_path / "device.yaml"
+    path.write_text("device: {id: d1}\nstreams:\n  s1:\n    source: {type: synthetic, fps: 5}\n" + extra)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert message in str(caught.value)
+    assert str(caught.value).count("\n") == 0
+
+
+def test_a_reserved_label_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "device.yaml"
+    path.write_text("streams:\n  s1:\n    source: {type: synthetic, fps: 5}\n    labels: [snapshot]\n")
+    with pytest.raises(ConfigError, match=r"device.yaml:4:.*streams.s1.labels: label 'snapshot' is reserved"):
+        load_config(path)
