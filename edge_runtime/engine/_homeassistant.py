@@ -55,7 +55,8 @@ def homeassistant_bridge(
         for p in streams
     ]  # fmt: skip
     topics = Topics(config.cloud.topic_prefix, config.device.id)
-    device = DeviceSensors(model_versions, outbox_entries)
+    sysfs = config.thermal.sysfs_root if config.thermal is not None else Path("/sys")
+    device = DeviceSensors(model_versions, outbox_entries, sysfs)
     return HomeAssistantBridge(
         ha, topics=topics, link=link, streams=bridged, device=device, base_dir=base_dir, frames=frames,
         results_idle=results_idle,

@@ -1,5 +1,6 @@
 """The values behind the stats sensors: per stream fps, latency p99 and drops per second; per device the outbox,
-the link, model versions and the CPU temperature (where the kernel exposes one)."""
+the link, model versions and the CPU temperature (the hottest thermal zone, read as `thermal:` reads them; only
+where the kernel exposes one)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_runtime.stats import StreamStats
-
-CPU_TEMP = Path("/sys/class/thermal/thermal_zone0/temp")
+from edge_runtime.thermal import read
 
 
 class StreamRates:
@@ -43,12 +43,12 @@ class DeviceSensors:
         self,
         model_versions: Callable[[], dict[str, int]],
         outbox_entries: Callable[[], int | None],
-        cpu_temp: Path = CPU_TEMP,
+        sysfs_root: Path = Path("/sys"),
     ) -> None:
         self._model_versions = model_versions
         self._outbox_entries = outbox_entries
-        self.cpu_temp = cpu_temp
-        self.cpu_readable = _read_temp(cpu_temp) is not None  # at build, not at validation
+        self.sysfs_root = sysfs_root
+        self.cpu_readable = read(sysfs_root).hottest_c is not None  # at build, not at validation
 
     def models(self) -> list[str]:
         return sorted(self._model_versions())
@@ -60,12 +60,5 @@ class DeviceSensors:
             "models": self._model_versions(),
         }
         if self.cpu_readable:
-            values["cpu_temp_c"] = await asyncio.to_thread(_read_temp, self.cpu_temp)
+            values["cpu_temp_c"] = (await asyncio.to_thread(read, self.sysfs_root)).hottest_c
         return values
-
-
-def _read_temp(path: Path) -> float | None:
-    try:
-        return int(path.read_text(encoding="ascii")[:16].strip()) / 1000.0
-    except (OSError, ValueError):
-        return None

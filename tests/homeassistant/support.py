@@ -56,7 +56,7 @@ def write_photos(directory: Path, names: list[str]) -> None:
 
 
 def device_config(
-    tmp_path: Path, port: int, streams: dict[str, str], ha: str, *, fps: float = 10, stages: str = ""
+    tmp_path: Path, port: int, streams: dict[str, str], ha: str, *, fps: float = 10, stages: str = "", extra: str = ""
 ) -> Path:
     """`streams`: name -> images directory (relative to tmp_path); `stages`: more stages after the score filter."""
     blocks = "".join(
@@ -87,7 +87,7 @@ cloud:
   outbox: {{path: outbox.db}}
 homeassistant: {ha}
 status: {{display: off}}
-"""
+{extra}"""
     )
     return path
 

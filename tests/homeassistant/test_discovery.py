@@ -72,16 +72,21 @@ def test_every_config_is_complete_its_states_arrive_and_birth_gets_them_again(
 async def discovery_states_and_birth(tmp_path: Path, mosquitto: Mosquitto) -> None:
     write_photos(tmp_path / "porch", ["01-astronaut.png"])
     write_photos(tmp_path / "yard", ["02-coffee.png"])
-    cfg = device_config(tmp_path, mosquitto.port, {"porch": "porch", "yard": "yard"}, HA)
+    zone = tmp_path / "sys" / "class" / "thermal" / "thermal_zone0"
+    zone.mkdir(parents=True)
+    (zone / "temp").write_text("48500\n")
+    (zone / "type").write_text("cpu-thermal\n")
+    thermal = f"thermal: {{sysfs_root: {tmp_path / 'sys'}}}\n"
+    cfg = device_config(tmp_path, mosquitto.port, {"porch": "porch", "yard": "yard"}, HA, extra=thermal)
     async with home_assistant(mosquitto.port) as view, running(cfg) as (runtime, _service):
-        await eventually(lambda: len(view.current()) >= 2 * 6 + 3, 15, "every config")
+        await eventually(lambda: len(view.current()) >= 2 * 6 + 4, 15, "every config")
         await asyncio.sleep(0.3)  # the rest of the announcement, if any
         view.pump()
         components = {topic: check_config(topic, config) for topic, config in view.configs.items()}
         object_ids = {topic.split("/")[3] for topic in components}
         for stream in ("porch", "yard"):
             assert {f"{stream}_{name}" for name in STREAM_ENTITIES} <= object_ids
-        assert {"outbox_entries", "link", "model_faces_version"} <= object_ids
+        assert {"outbox_entries", "link", "model_faces_version", "cpu_temperature"} <= object_ids
         assert components[f"homeassistant/switch/{DEVICE}/porch_detect/config"] == "switch"
 
         # every state topic and availability topic carries a value
@@ -106,6 +111,10 @@ async def discovery_states_and_birth(tmp_path: Path, mosquitto: Mosquitto) -> No
         await eventually(lambda: value_of(view, link) == "ON", 5, "the link sensor ON")
         version = view.configs[f"homeassistant/sensor/{DEVICE}/model_faces_version/config"]
         assert value_of(view, version) == 1
+        temperature = view.configs[f"homeassistant/sensor/{DEVICE}/cpu_temperature/config"]
+        assert temperature["device_class"] == "temperature"
+        assert temperature["unit_of_measurement"] == "°C"
+        assert value_of(view, temperature) == 48.5  # the hottest thermal zone
         fps_config = view.configs[f"homeassistant/sensor/{DEVICE}/porch_fps/config"]
         assert fps_config["unit_of_measurement"] == "fps"
         assert fps_config["state_class"] == "measurement"
