@@ -75,3 +75,10 @@ def test_a_reserved_label_is_refused(tmp_path: Path) -> None:
     path.write_text("streams:\n  s1:\n    source: {type: synthetic, fps: 5}\n    labels: [snapshot]\n")
     with pytest.raises(ConfigError, match=r"device.yaml:4:.*streams.s1.labels: label 'snapshot' is reserved"):
         load_config(path)
+
+
+def test_the_sample_config_is_valid() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "configs" / "homeassistant.yaml")
+    assert config.homeassistant is not None
+    assert config.homeassistant.snapshots.streams == ["photos"]
+    assert config.streams["photos"].labels == ["face"]
