@@ -70,7 +70,21 @@ def build_runtime(
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
     runtime = Runtime(streams, list(used.values()), background, status)
+    if config.http.enabled:
+        _serve_http(config, runtime, service, sinks.get("cloud"))
     return runtime, service
+
+
+def _serve_http(config: RuntimeConfig, runtime: Runtime, service: AcceleratorService, cloud: Sink | None) -> None:
+    """The console, metrics and health server: one more background part, reading the runtime's accounting."""
+    from edge_runtime.http._server import HttpServer
+    from edge_runtime.http._view import RuntimeView
+
+    view = RuntimeView(
+        config, [parts.runner for parts in runtime.streams], service, cloud if isinstance(cloud, CloudSink) else None
+    )
+    runtime.on_started.append(view.mark_ready)
+    runtime.background["http"] = HttpServer(config.http, view).run
 
 
 def _stream(

@@ -44,6 +44,8 @@ class Runtime:
     background: dict[str, Background] = field(default_factory=dict)
     status: StatusDisplay | None = None
     drain_timeout: float = 2.5  # then the sinks close (<= 0.5 s) and the lanes stop (<= 1.5 s): under 5 s in all
+    on_started: list[Callable[[], None]] = field(default_factory=list)  # the stream tasks run (readiness, READY=1)
+    on_stopping: list[Callable[[], None]] = field(default_factory=list)  # an orderly stop began (STOPPING=1)
 
     def __post_init__(self) -> None:
         self._source_tasks: list[asyncio.Task[None]] = []
@@ -87,6 +89,8 @@ class Runtime:
             return
         self._stopping = True
         log.info("stopping: draining streams")
+        for hook in self.on_stopping:
+            hook()
         for parts in self.streams:
             parts.runner.channel.close()  # what is queued drains; a capture thread's later puts are refused
         for task in self._source_tasks:
@@ -102,6 +106,8 @@ class Runtime:
                 self._stream_tasks.append(group.create_task(parts.runner.collect(), name=f"collect:{name}"))
             if self._stopping:
                 self._cancel_sources()
+            for hook in self.on_started:
+                hook()
 
     def _cancel_sources(self) -> None:
         for task in self._source_tasks:
