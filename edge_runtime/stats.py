@@ -19,11 +19,13 @@ class LatencyWindow:
         self._samples: deque[float] = deque(maxlen=size)
         self._lock = threading.Lock()
         self.count = 0
+        self.sum = 0.0  # of all samples, seconds
 
     def add(self, seconds: float) -> None:
         with self._lock:
             self._samples.append(seconds)
             self.count += 1
+            self.sum += seconds
 
     def quantiles(self) -> dict[str, float]:
         """p50, p99 and max in milliseconds over the window (zeros when empty)."""

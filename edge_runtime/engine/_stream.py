@@ -102,6 +102,7 @@ class StreamRunner:
                 result = self._first_result(item, await future if future else None)
                 if result is not None:
                     self.stats.complete(time.monotonic() - result.t_capture)
+                    self.recent.append(result)
                     if isinstance(item, Frame):
                         self.latest = (item, result)
                     self.emit(result, 0)
@@ -133,7 +134,7 @@ class StreamRunner:
         results = [result]
         for stage in self.stages[first_stage:]:
             results = [out for r in results for out in self._run_stage(stage, r)]
-        self.recent.extend(results)
+        self.recent.extend(r for r in results if r is not result)
         for r in results:
             envelope = self._envelope(r)
             for sink in self.sinks:

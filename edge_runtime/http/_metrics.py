@@ -94,9 +94,9 @@ class RuntimeCollector(Collector):
 
     def _models(self) -> Iterator[Metric]:
         info = InfoMetricFamily("edge_model", "The model version each stream runs.", labels=["model"])
-        service = GaugeMetricFamily(
-            "edge_model_invoke_seconds", "Preprocess + invoke + decode on a lane, over the recent window.",
-            labels=["stream", "model", "quantile"],
+        service = Metric(
+            "edge_model_invoke_seconds", "Preprocess + invoke + decode on a lane (quantiles over the recent window).",
+            "summary",
         )  # fmt: skip
         seen: set[str] = set()
         for runner in self.view.runners:
@@ -106,9 +106,13 @@ class RuntimeCollector(Collector):
             if model["name"] not in seen:
                 seen.add(model["name"])
                 info.add_metric([model["name"]], {"version": str(model["version"]), "sha256": model["sha256"]})
-            q = runner.stats.service.quantiles()
-            service.add_metric([runner.name, model["name"], "0.5"], q["p50_ms"] / 1e3)
-            service.add_metric([runner.name, model["name"], "0.99"], q["p99_ms"] / 1e3)
+            window = runner.stats.service
+            labels = {"stream": runner.name, "model": model["name"]}
+            q = window.quantiles()
+            service.add_sample("edge_model_invoke_seconds", {**labels, "quantile": "0.5"}, q["p50_ms"] / 1e3)
+            service.add_sample("edge_model_invoke_seconds", {**labels, "quantile": "0.99"}, q["p99_ms"] / 1e3)
+            service.add_sample("edge_model_invoke_seconds_count", labels, window.count)
+            service.add_sample("edge_model_invoke_seconds_sum", labels, window.sum)
         yield from (info, service)
 
 

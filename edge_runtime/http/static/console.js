@@ -65,7 +65,9 @@ function updateTile(s) {
   for (const [k, v] of Object.entries(values)) t.figs[k].textContent = String(v);
   const reasons = Object.entries(s.drops).filter(([, n]) => n).map(([r, n]) => `${r} ${n}`);
   t.drops.textContent = reasons.length ? "drops: " + reasons.join(", ") : "no drops";
-  t.model.textContent = s.model ? `model ${s.model.name} v${s.model.version} · ${s.detections ?? 0} detections` : "no model";
+  const last = Object.entries(s.readings).map(([k, v]) => `${k} ${v[v.length - 1]}`).join(", ");
+  t.model.textContent = s.model ? `model ${s.model.name} v${s.model.version} · ${s.detections ?? 0} detections`
+                                : (last ? "latest: " + last : "no model");
   if (s.has_frame && !t.img.dataset.busy) {
     t.img.hidden = false; t.img.dataset.busy = "1";
     t.img.src = `streams/${encodeURIComponent(s.name)}/latest.jpg` + q({ n: ++t.n });
