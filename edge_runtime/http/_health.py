@@ -46,6 +46,7 @@ class Health:
     def causes(self, now: float | None = None) -> list[str]:
         """One line per reason the runtime is unhealthy (empty: healthy)."""
         now = time.monotonic() if now is None else now
+        self.sample(now)
         causes = []
         for name, stream in self.view.config.streams.items():
             stall = getattr(stream.source, "stall_timeout", None)

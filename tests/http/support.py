@@ -65,7 +65,9 @@ def demo_config(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def serve(config: Path, port: int | None = None, ready_timeout: float = 60.0) -> Iterator[Served]:
+def serve(
+    config: Path, port: int | None = None, ready_timeout: float = 60.0, ready_path_token: str | None = None
+) -> Iterator[Served]:
     """Run `edge-runtime --config CONFIG` with EDGE_HTTP_PORT set; yield once /readyz answers 200."""
     port = port or free_port()
     log = config.with_suffix(".log")
@@ -77,17 +79,18 @@ def serve(config: Path, port: int | None = None, ready_timeout: float = 60.0) ->
         )  # fmt: skip
     served = Served(proc, port, log)
     try:
-        wait_until(lambda: _ready(served), ready_timeout, f"runtime ready on {served.url} (log {log})")
+        what = f"runtime ready on {served.url} (log {log})"
+        wait_until(lambda: _ready(served, ready_path_token), ready_timeout, what)
         yield served
     finally:
         stop_process(proc, signal.SIGTERM, timeout=15)
 
 
-def _ready(served: Served) -> bool:
+def _ready(served: Served, token: str | None) -> bool:
     if served.proc.poll() is not None:
         raise AssertionError(f"runtime exited: {served.log.read_text()[-2000:]}")
     try:
-        return served.get("readyz")[0] == 200
+        return served.get("readyz", token)[0] == 200
     except OSError:
         return False
 
