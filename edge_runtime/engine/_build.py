@@ -19,9 +19,10 @@ from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
-from edge_runtime.engine._terminal import LiveTerminal
+from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
 from edge_runtime.inference import ModelError
+from edge_runtime.notify import SystemdNotifier
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
@@ -72,7 +73,17 @@ def build_runtime(
     runtime = Runtime(streams, list(used.values()), background, status)
     if config.http.enabled:
         _serve_http(config, runtime, service, sinks.get("cloud"))
+    _notify_systemd(runtime, all_stats)
     return runtime, service
+
+
+def _notify_systemd(runtime: Runtime, all_stats: list[StreamStats]) -> None:
+    """READY, WATCHDOG, STATUS and STOPPING for systemd, when it runs us as `Type=notify` (else nothing)."""
+    notifier = SystemdNotifier.from_env(lambda: summary_line(all_stats))
+    if notifier is not None:
+        runtime.on_started.append(notifier.ready)
+        runtime.on_stopping.append(notifier.stopping)
+        runtime.background["notify"] = notifier.run
 
 
 def _serve_http(config: RuntimeConfig, runtime: Runtime, service: AcceleratorService, cloud: Sink | None) -> None:

@@ -66,12 +66,16 @@ def demo_config(tmp_path: Path) -> Path:
 
 @contextmanager
 def serve(
-    config: Path, port: int | None = None, ready_timeout: float = 60.0, ready_path_token: str | None = None
+    config: Path,
+    port: int | None = None,
+    ready_timeout: float = 60.0,
+    ready_path_token: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Served]:
     """Run `edge-runtime --config CONFIG` with EDGE_HTTP_PORT set; yield once /readyz answers 200."""
     port = port or free_port()
     log = config.with_suffix(".log")
-    env = {**os.environ, "EDGE_HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "EDGE_HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "edge_runtime", "--config", str(config), "--display", "log"],
