@@ -19,6 +19,7 @@ from edge_runtime.config import ConfigError, RuntimeConfig, load_config
 from edge_runtime.engine._terminal import LiveTerminal, TerminalLogHandler
 from edge_runtime.logs import LogFormat, formatter
 from edge_runtime.logs import configure as configure_logs
+from edge_runtime.service import pid_file
 
 USER_ERROR = 2
 
@@ -77,9 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     from edge_runtime.bench.cli import add_bench_command
 
     add_bench_command(sub)
-    from edge_runtime.service import add_service_command
+    from edge_runtime.service import add_reload_command, add_service_command
 
     add_service_command(sub)
+    add_reload_command(sub)
     return parser
 
 
@@ -102,13 +104,14 @@ def _run(ns: argparse.Namespace) -> int:
 
     config = load_config(ns.config)
     try:
-        runtime, _ = build_runtime(config, ns.config.parent, display=ns.display)
+        runtime, _ = build_runtime(config, ns.config.parent, display=ns.display, config_path=ns.config)
     except (ModelError, SourceError, OSError) as exc:
         print(f"{ns.config}: {exc}", file=sys.stderr)
         return USER_ERROR
     if runtime.status is not None and runtime.status.terminal is not None:
         _log_above(runtime.status.terminal, ns.log_format)
-    asyncio.run(runtime.run(ns.duration))
+    with pid_file(ns.pid_file):
+        asyncio.run(runtime.run(ns.duration))
     return 1 if runtime.failed else 0
 
 

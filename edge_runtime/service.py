@@ -1,4 +1,5 @@
-"""`edge-runtime service install`: a systemd unit that runs this venv's `edge-runtime` on a config.
+"""`edge-runtime service install`: a systemd unit that runs this venv's `edge-runtime` on a config;
+`edge-runtime reload --pid-file FILE`: ask a running runtime to re-read its config (SIGHUP).
 
 `Type=notify` with a watchdog (the runtime speaks sd_notify, see `edge_runtime.notify`), restarted on failure,
 the file system read-only except the project's `var/` (outbox, model store, results).
@@ -7,9 +8,13 @@ the file system read-only except the project's `var/` (outbox, model store, resu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
+import os
 import shlex
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,4 +83,35 @@ def _install(ns: argparse.Namespace) -> int:
     print(f"  sudo systemctl enable --now {output.stem}")
     print(f"  systemctl status {output.stem}; journalctl -u {output.stem} -f")
     print(f"  sudo systemctl reload {output.stem}    # re-read the config (SIGHUP)")
+    return 0
+
+
+@contextlib.contextmanager
+def pid_file(path: Path | None) -> Iterator[None]:
+    """Write this process's id to `path` while running (for `edge-runtime reload`); remove it at exit."""
+    if path is None:
+        yield
+        return
+    path.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def add_reload_command(sub: Any) -> None:
+    reload = sub.add_parser("reload", help="make a running runtime re-read its config (SIGHUP)")
+    reload.add_argument("--pid-file", required=True, type=Path, help="the file `run --pid-file` wrote")
+    reload.set_defaults(handler=_reload)
+
+
+def _reload(ns: argparse.Namespace) -> int:
+    try:
+        pid = int(ns.pid_file.read_text(encoding="ascii").strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"{ns.pid_file}: cannot signal the runtime: {reason}", file=sys.stderr)
+        return 2
+    print(f"asked edge-runtime (pid {pid}) to reload its config; its log says what changed")
     return 0

@@ -48,10 +48,11 @@ class Health:
         now = time.monotonic() if now is None else now
         self.sample(now)
         causes = []
-        for name, stream in self.view.config.streams.items():
-            stall = getattr(stream.source, "stall_timeout", None)
+        for parts in self.view.streams:
+            name, source = parts.runner.name, parts.config.source if parts.config else None
+            stall = getattr(source, "stall_timeout", None)
             seen = self._offered.get(name)
-            if stream.source.type == "camera" and stall is not None and seen is not None:
+            if source is not None and source.type == "camera" and stall is not None and seen is not None:
                 quiet = now - seen.since
                 if quiet > stall:
                     causes.append(f"stream {name!r}: camera down, no frame for {quiet:.0f} s (stall {stall:g} s)")

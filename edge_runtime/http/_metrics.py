@@ -4,6 +4,7 @@ line and the stats topic by construction). Only the latency histogram observes: 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from edge_runtime.http._view import RuntimeView
+    from edge_runtime.stats import StreamStats
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -31,14 +33,29 @@ class Metrics:
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
         self.registry.register(RuntimeCollector(view))
-        latency = Histogram(
+        self.view = view
+        self.latency = Histogram(
             "edge_stream_latency_seconds", "Capture to sink, per result.", ["stream"],
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
-        for runner in view.runners:
-            runner.stats.latency_observers.append(latency.labels(runner.name).observe)
+        self._observed: dict[str, StreamStats] = {}
+        self.observe_streams()
+
+    def observe_streams(self) -> None:
+        """Feed the histogram from every current stream (streams come and go with a hot reload)."""
+        current = {r.name: r.stats for r in self.view.runners}
+        for name, stats in list(self._observed.items()):
+            if current.get(name) is not stats:
+                del self._observed[name]
+                with contextlib.suppress(KeyError):
+                    self.latency.remove(name)
+        for name, stats in current.items():
+            if name not in self._observed:
+                stats.latency_observers.append(self.latency.labels(name).observe)
+                self._observed[name] = stats
 
     def render(self) -> bytes:
+        self.observe_streams()
         return generate_latest(self.registry)
 
 

@@ -47,6 +47,7 @@ class HttpServer:
             web.get("/api/status", self._status),
             web.get("/streams/{name}/latest.jpg", self._latest_jpg),
             web.get("/streams/{name}/mjpeg", self._mjpeg),
+            web.post("/api/reload", self._reload),
         ])  # fmt: skip
         add_console_routes(self.app)
         self._runner: web.AppRunner | None = None
@@ -133,6 +134,13 @@ class HttpServer:
         status = self.view.status()
         status["http"] = {"jpeg_encodes": self.frames.encodes, "jpeg_fps": self.config.jpeg_fps}
         return web.json_response(status)
+
+    async def _reload(self, request: web.Request) -> web.Response:
+        del request
+        if self.view.reload is None:
+            return web.json_response({"ok": False, "errors": ["this runtime has no config file to reload"]}, status=409)
+        errors = await self.view.reload()
+        return web.json_response({"ok": not errors, "errors": errors}, status=400 if errors else 200)
 
     async def _latest_jpg(self, request: web.Request) -> web.Response:
         runner = self.view.runner(request.match_info["name"])

@@ -4,7 +4,7 @@ status, the metrics and the health checks alike (nothing here counts twice)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ from edge_runtime.results import Result
 
 if TYPE_CHECKING:
     from edge_runtime.config import RuntimeConfig
+    from edge_runtime.engine._runtime import StreamParts
     from edge_runtime.engine._stream import StreamRunner
     from edge_runtime.scheduler import AcceleratorService
     from edge_runtime.sinks.cloud import CloudSink
@@ -24,11 +25,16 @@ EVENTS_SHOWN = 20
 @dataclass
 class RuntimeView:
     config: RuntimeConfig
-    runners: list[StreamRunner]
+    streams: list[StreamParts]  # the runtime's own list: streams a reload adds or removes show at once
     service: AcceleratorService
     cloud: CloudSink | None = None
     started: float = field(default_factory=time.monotonic)
     ready: bool = False  # models loaded (at build) and the stream tasks started
+    reload: Callable[[], Awaitable[list[str]]] | None = None  # hot reload, when the runtime has a config file
+
+    @property
+    def runners(self) -> list[StreamRunner]:
+        return [parts.runner for parts in self.streams]
 
     def mark_ready(self) -> None:
         self.ready = True
@@ -44,20 +50,20 @@ class RuntimeView:
             "device": self.config.device.id,
             "uptime_s": round(self.uptime(), 1),
             "ready": self.ready,
-            "streams": [self.stream_status(r) for r in self.runners],
+            "streams": [self.stream_status(p) for p in self.streams],
             "accelerator": self.accelerator(),
             "cloud": self.cloud.uplink.stats() if self.cloud is not None else None,
             "events": self.events(),
         }
 
-    def stream_status(self, runner: StreamRunner) -> dict[str, Any]:
+    def stream_status(self, parts: StreamParts) -> dict[str, Any]:
+        runner, config = parts.runner, parts.config
         stats = runner.stats
-        config = self.config.streams[runner.name]
         latest = runner.latest[1] if runner.latest is not None else None
         return {
             "name": runner.name,
-            "source": config.source.type,
-            "priority": config.priority,
+            "source": config.source.type if config else None,
+            "priority": config.priority if config else None,
             "model": self.model_of(runner),
             "offered": stats.offered,
             "completed": stats.completed,
