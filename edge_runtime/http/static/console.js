@@ -68,10 +68,7 @@ function updateTile(s) {
   const last = Object.entries(s.readings).map(([k, v]) => `${k} ${v[v.length - 1]}`).join(", ");
   t.model.textContent = s.model ? `model ${s.model.name} v${s.model.version} · ${s.detections ?? 0} detections`
                                 : (last ? "latest: " + last : "no model");
-  if (s.has_frame && !t.img.dataset.busy) {
-    t.img.hidden = false; t.img.dataset.busy = "1";
-    t.img.src = `streams/${encodeURIComponent(s.name)}/latest.jpg` + q({ n: ++t.n });
-  }
+  t.hasFrame = s.has_frame;
   sparkline(t.spark, s.readings);
 }
 
@@ -100,6 +97,17 @@ function updatePanels(st) {
   if (!st.events.length) events.append(el("li", {}, "none yet"));
 }
 
+// Frames reload at the server's jpeg_fps at most, each tile only after its previous frame arrived.
+let frameEvery = 1000;
+function frames() {
+  for (const [name, t] of tiles) {
+    if (!t.hasFrame || t.img.dataset.busy) continue;
+    t.img.hidden = false; t.img.dataset.busy = "1";
+    t.img.src = `streams/${encodeURIComponent(name)}/latest.jpg` + q({ n: ++t.n });
+  }
+  setTimeout(frames, frameEvery);
+}
+
 async function poll() {
   try {
     const r = await fetch("api/status" + q(), { cache: "no-store" });
@@ -107,6 +115,8 @@ async function poll() {
     document.getElementById("device").textContent = st.device;
     document.getElementById("uptime").textContent = `up ${Math.round(st.uptime_s)} s`;
     document.getElementById("state").textContent = st.ready ? "running" : "starting";
+    frameEvery = 1000 / (st.http ? st.http.jpeg_fps : 1);
+    for (const [name, t] of tiles) if (!st.streams.some((s) => s.name === name)) { t.tile.remove(); tiles.delete(name); }
     st.streams.forEach(updateTile);
     updatePanels(st);
   } catch (err) {
@@ -115,3 +125,4 @@ async function poll() {
   setTimeout(poll, 1000);
 }
 poll();
+frames();
