@@ -13,16 +13,12 @@ import pytest
 
 from edge_runtime.engine._terminal import LiveTerminal, status_line
 from edge_runtime.stats import StreamStats
+from tests.http.support import ticks_config
 
 ROOT = Path(__file__).resolve().parents[2]
-READINGS = """\
-device: {id: cli-01}
-streams:
-  a_stream_with_a_rather_long_name:
-    source: {type: synthetic, kind: readings, fps: 20}
-    sinks: []
-http: {enabled: false}
-"""
+READINGS = (
+    ticks_config("cli-01", fps=20).replace("ticks:", "a_stream_with_a_rather_long_name:") + "http: {enabled: false}\n"
+)
 
 
 def edge_runtime(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

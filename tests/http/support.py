@@ -21,6 +21,20 @@ from tests.support.ports import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = ROOT / "var" / "demo"
+FACES = f"""\
+models:
+  faces:
+    path: {ROOT}/var/models/face_detection_short_range.tflite
+    labels: [face]
+    decoder: {{type: blazeface}}
+"""
+HTTP = 'http: {listen: "127.0.0.1:${env:EDGE_HTTP_PORT,8080}"}\n'
+
+
+def ticks_config(device: str, fps: float = 5) -> str:
+    """A config with one sensor stream of `fps` readings a second (no model), without its `http:` section."""
+    source = f"{{type: synthetic, kind: readings, fps: {fps:g}}}"
+    return f"device: {{id: {device}}}\nstreams:\n  ticks:\n    source: {source}\n    sinks: []\n"
 
 
 @dataclass

@@ -7,16 +7,10 @@ from pathlib import Path
 import pytest
 
 from edge_runtime.cli import main
-from tests.http.support import serve
+from tests.http.support import serve, ticks_config
 
 TOKEN = "s3cret-token-0123456789"
-BASE = """\
-device: {id: auth-01}
-streams:
-  ticks:
-    source: {type: synthetic, kind: readings, fps: 5}
-    sinks: []
-"""
+BASE = ticks_config("auth-01")
 
 
 def test_non_loopback_listen_without_token_is_refused_at_validate(

@@ -8,16 +8,9 @@ import time
 from pathlib import Path
 
 from edge_runtime.notify import SystemdNotifier
-from tests.http.support import serve
+from tests.http.support import HTTP, serve, ticks_config
 
-CONFIG = """\
-device: {id: notify-01}
-streams:
-  ticks:
-    source: {type: synthetic, kind: readings, fps: 5}
-    sinks: []
-http: {listen: "127.0.0.1:${env:EDGE_HTTP_PORT,8080}"}
-"""
+CONFIG = ticks_config("notify-01") + HTTP
 
 
 def receive(sock: socket.socket, until: float) -> list[str]:

@@ -10,7 +10,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tests.http.support import ROOT, Served, serve, wait_until
+from tests.http.support import FACES, Served, serve, wait_until
 from tests.support.ports import free_port, stop_process, wait_for_port
 
 FRAMES = 90
@@ -22,12 +22,7 @@ def finite_config(tmp_path: Path) -> Path:
     path.write_text(f"""\
 device: {{id: prom-01}}
 accelerator: {{threads: 1}}
-models:
-  faces:
-    path: {ROOT}/var/models/face_detection_short_range.tflite
-    labels: [face]
-    decoder: {{type: blazeface}}
-streams:
+{FACES}streams:
   boxes:
     source: {{type: synthetic, fps: 30, count: {FRAMES}}}
     pipeline: [{{type: infer, model: faces}}]

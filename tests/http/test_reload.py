@@ -9,16 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.http.support import ROOT, Served, serve, wait_until
+from tests.http.support import FACES, HTTP, Served, serve, wait_until
 
 STEADY = f"""\
 device: {{id: reload-01}}
-models:
-  faces:
-    path: {ROOT}/var/models/face_detection_short_range.tflite
-    labels: [face]
-    decoder: {{type: blazeface}}
-streams:
+{FACES}streams:
   steady:
     source: {{type: synthetic, fps: 30}}
     priority: high
@@ -32,7 +27,6 @@ OTHER = """\
     pipeline: [{type: infer, model: faces}]
     sinks: []
 """
-HTTP = 'http: {listen: "127.0.0.1:${env:EDGE_HTTP_PORT,8080}"}\n'
 SECONDS = 6.0
 
 
