@@ -71,7 +71,7 @@ def test_unchanged_stream_runs_through_ten_reloads(tmp_path: Path) -> None:
     )
 
 
-def test_a_broken_config_changes_nothing(tmp_path: Path) -> None:
+def test_a_broken_config_changes_nothing_and_a_changed_model_swaps_in(tmp_path: Path) -> None:
     config = tmp_path / "broken.yaml"
     config.write_text(STEADY + HTTP)
     with serve(config) as runtime:
@@ -88,7 +88,14 @@ def test_a_broken_config_changes_nothing(tmp_path: Path) -> None:
         assert [s["name"] for s in runtime.status()["streams"]] == ["steady"]
         completed = _steady(runtime)["completed"]
         wait_until(lambda: _steady(runtime)["completed"] > completed + 10, 10, "the steady stream still running")
-    assert "streams.steady.source.fps" in runtime.log.read_text()
+        config.write_text(STEADY.replace("labels: [face]", "labels: [visage]") + HTTP)  # a changed model
+        assert _post(runtime, "api/reload") == (200, b'{"ok": true, "errors": []}')
+        completed = _steady(runtime)["completed"]
+        wait_until(lambda: _steady(runtime)["completed"] > completed + 10, 10, "the stream on the new model")
+    log = runtime.log.read_text()
+    assert "streams.steady.source.fps" in log
+    assert "reload: model 'faces' loaded and swapped in" in log
+    assert "reload: stream 'steady'" not in log  # the stream itself was not restarted
 
 
 def _post(runtime: Served, path: str) -> tuple[int, bytes]:
