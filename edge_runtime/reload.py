@@ -78,7 +78,12 @@ class Reloader:
         def on_hup() -> None:
             task = loop.create_task(self.reload(), name="reload")
             pending.add(task)
-            task.add_done_callback(pending.discard)
+            task.add_done_callback(finished)
+
+        def finished(task: asyncio.Task[list[str]]) -> None:
+            pending.discard(task)
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                log.error("reload failed: %s: %s", type(exc).__name__, exc)
 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, on_hup)
@@ -99,7 +104,7 @@ class Reloader:
                 parts = {name: self.make_stream(name, new.streams[name]) for name in plan.added + plan.changed}
             except ConfigError as exc:
                 return self._refused(str(exc).splitlines())
-            except (ModelError, SourceError, OSError) as exc:
+            except (ModelError, SourceError, OSError, ValueError) as exc:  # ValueError: the scheduler's shares
                 return self._refused([f"{self.path}: {exc}"])
             await self._apply(plan, models, parts)
             self.config = new
