@@ -23,7 +23,7 @@ from edge_runtime.service import pid_file
 
 USER_ERROR = 2
 
-COMMANDS = ("run", "validate", "schema", "models", "bench", "service", "reload")
+COMMANDS = ("run", "validate", "schema", "models", "bench", "plan", "service", "reload")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     from edge_runtime.bench.cli import add_bench_command
 
     add_bench_command(sub)
+    from edge_runtime.plan.cli import add_plan_command
+
+    add_plan_command(sub)
     from edge_runtime.service import add_reload_command, add_service_command
 
     add_service_command(sub)

@@ -31,4 +31,4 @@ def formatter(kind: LogFormat) -> logging.Formatter:
 def configure(kind: LogFormat, verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(kind))
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])  # no-op if set up

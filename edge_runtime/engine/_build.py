@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import uuid
@@ -24,6 +23,7 @@ from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
 from edge_runtime.inference import ModelError
 from edge_runtime.notify import SystemdNotifier
+from edge_runtime.plan import RuntimePlan
 from edge_runtime.reload import Reloader
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
@@ -32,6 +32,7 @@ from edge_runtime.sinks.cloud import CloudSink
 from edge_runtime.sources import build_source
 from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
+from edge_runtime.thermal import ThermalController
 from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,23 @@ def build_runtime(
     updates = config.cloud.models if config.cloud is not None else None
     for name, handle in load_models(config.models, config.accelerator, base_dir, updates).items():
         service.set_model(name, handle)
-    background: dict[str, Background] = {"accelerator": service.run}
+    plan = RuntimePlan(config, base_dir)
+    background: dict[str, Background] = {"accelerator": service.run, "plan": plan.log_at_start}
     submit: Submit = service.submit
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
         submit = frames.tap(service.submit)
         background.update(
-            _model_updates(config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir)
+            _model_updates(
+                config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir, plan=plan
+            )
         )
+    stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
+    if config.thermal is not None:
+        thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
+        submit = thermal.gate(submit)
+        background["thermal"] = thermal.run
+        service.reports["thermal"] = thermal.snapshot
     mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
     sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {})
@@ -66,9 +76,11 @@ def build_runtime(
     def envelope(result: Result) -> dict[str, Any]:
         return result.envelope(config.device.id, boot_id)
 
-    make_stream = functools.partial(
-        _stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir
-    )
+    def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
+        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
+        stats_of[name] = parts.runner.stats
+        return parts
+
     streams = [make_stream(name, stream) for name, stream in config.streams.items()]
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
@@ -174,6 +186,7 @@ def _model_updates(
     service: AcceleratorService,
     frames: RecentFrames,
     base_dir: Path,
+    plan: RuntimePlan,
 ) -> dict[str, Background]:
     """Signed model pushes over the same broker (MQTT) or cloud endpoint (ZeroMQ) that carries results."""
     device = config.device.id
@@ -190,7 +203,7 @@ def _model_updates(
     try:
         updater = ModelUpdater(
             service=service, models=config.models, accel=config.accelerator, base_dir=base_dir,
-            config=updates, frames=frames, link=link, device=device,
+            config=updates, frames=frames, link=link, device=device, budget=plan,
         )  # fmt: skip
     except KeyFileError as exc:
         raise ModelError(f"cloud.models.trusted_keys: {exc}") from None

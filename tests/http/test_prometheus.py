@@ -6,6 +6,7 @@ import json
 import shutil
 import signal
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -81,5 +82,12 @@ def test_prometheus_scrapes_the_runtime_and_agrees_with_its_stats(tmp_path: Path
 
 
 def _finished(runtime: Served) -> bool:
-    s = runtime.stream("boxes")
-    return bool(s["offered"] > 0 and s["completed"] + sum(s["drops"].values()) == s["offered"] and s["fps_now"] == 0)
+    """All offered frames accounted for, and nothing new for a second (the source has ended)."""
+    def counts() -> tuple[int, int, int]:
+        s = runtime.stream("boxes")
+        return s["offered"], s["completed"], sum(s["drops"].values())
+
+    first = counts()
+    time.sleep(1.0)
+    offered, completed, dropped = counts()
+    return offered > 0 and completed + dropped == offered and (offered, completed, dropped) == first
