@@ -1,5 +1,6 @@
-"""/healthz causes, from the same view as everything else: a camera quiet longer than its stall timeout, the
-outbox refusing commits, the cloud link down longer than `http.link_down_s`. Sampled once a second."""
+"""/healthz causes, from the same view as everything else: a camera quiet longer than its stall timeout, a model
+whose lanes keep getting stuck (the scheduler's watchdog holds it as unhealthy), the outbox refusing commits, the
+cloud link down longer than `http.link_down_s`. Sampled once a second."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ class Health:
                 quiet = now - seen.since
                 if quiet > stall:
                     causes.append(f"stream {name!r}: camera down, no frame for {quiet:.0f} s (stall {stall:g} s)")
+        for model in self.view.service.watchdog.unhealthy():
+            causes.append(f"model {model!r}: lanes stuck running it (the watchdog refuses its jobs for now)")
         if self.view.cloud is not None:
             down = now - self._link_up_at
             if down > self.link_down_s:
