@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import uuid
@@ -109,14 +110,14 @@ def _serve_http(
     config: RuntimeConfig, runtime: Runtime, service: AcceleratorService, cloud: Sink | None, reloader: Reloader | None
 ) -> None:
     """The console, metrics and health server: one more background part, reading the runtime's accounting."""
-    from edge_runtime.http._server import HttpServer
+    from edge_runtime.http import serve
     from edge_runtime.http._view import RuntimeView
 
     view = RuntimeView(config, runtime.streams, service, cloud if isinstance(cloud, CloudSink) else None)
     if reloader is not None:
         view.reload = reloader.reload
     runtime.on_started.append(view.mark_ready)
-    runtime.background["http"] = HttpServer(config.http, view).run
+    runtime.background["http"] = functools.partial(serve, config.http, view)
 
 
 def _stream(

@@ -1,5 +1,6 @@
 """Prometheus metrics, read from the runtime's own accounting at scrape time (so they agree with the status
-line and the stats topic by construction). Only the latency histogram observes: a histogram needs every sample.
+line and the stats topic by construction). Only the latency histogram observes: a histogram needs every sample,
+so it counts the results since the server started.
 """
 
 from __future__ import annotations

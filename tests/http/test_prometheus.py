@@ -51,7 +51,16 @@ scrape_configs:
         stdout=subprocess.DEVNULL, stderr=(config.parent / "prometheus.log").open("wb"),
     )  # fmt: skip
     wait_for_port(port, 30)
+    wait_until(lambda: _ready(port), 30, "prometheus ready")  # the query API answers 503 until then
     return proc
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=10) as response:
+            return int(response.status) == 200
+    except OSError:  # HTTPError 503 included
+        return False
 
 
 def query(port: int, expr: str) -> float | None:
