@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import uuid
@@ -20,10 +21,12 @@ from edge_runtime.engine._homeassistant import homeassistant_bridge, snapshot_fr
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
-from edge_runtime.engine._terminal import LiveTerminal
+from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
 from edge_runtime.inference import ModelError
+from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
+from edge_runtime.reload import Reloader
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
@@ -42,8 +45,10 @@ def build_runtime(
     base_dir: Path,
     display: str | None = None,
     extra_sinks: dict[str, Sink] | None = None,
+    config_path: Path | None = None,
 ) -> tuple[Runtime, AcceleratorService]:
-    """Everything that can fail on a user's mistake (a model, a path) fails here, before any task starts."""
+    """Everything that can fail on a user's mistake (a model, a path) fails here, before any task starts.
+    With `config_path`, the runtime reloads that file on SIGHUP (and `POST /api/reload`)."""
     boot_id = uuid.uuid4().hex
     service = AcceleratorService(config.accelerator)
     updates = config.cloud.models if config.cloud is not None else None
@@ -79,25 +84,56 @@ def build_runtime(
     snapshots = snapshot_frames(config)
     if snapshots is not None:
         submit = snapshots.tap(submit)
-    streams: list[StreamParts] = []
-    controls: dict[str, StreamControl] = {}
-    for name, stream in config.streams.items():
-        streams.append(
-            _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
-                    controls=controls if config.homeassistant is not None else None)
-        )  # fmt: skip
+    controls: dict[str, StreamControl] | None = {} if config.homeassistant is not None else None
+
+    def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
+        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
+                        controls=controls)  # fmt: skip
+        stats_of[name] = parts.runner.stats
+        return parts
+
+    streams = [make_stream(name, stream) for name, stream in config.streams.items()]
     all_stats = [parts.runner.stats for parts in streams]
-    stats_of.update((s.stream, s) for s in all_stats)
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
-    if config.homeassistant is not None:
+    if config.homeassistant is not None and controls is not None:
         bridge = homeassistant_bridge(config, config.homeassistant, link=link, sinks=sinks, streams=streams,
                                       controls=controls, service=service, base_dir=base_dir, frames=snapshots)
         for parts in streams:
             parts.runner.sinks.append(bridge)
         used.update({id(bridge): bridge, id(sinks["cloud"]): sinks["cloud"]})  # the cloud sink runs the link
     runtime = Runtime(streams, list(used.values()), background, status)
+    reloader = None
+    if config_path is not None:
+        reloader = Reloader(config_path, config, runtime, service, make_stream)
+        runtime.background["reload"] = reloader.run
+    if config.http.enabled:
+        _serve_http(config, runtime, service, sinks.get("cloud"), reloader)
+    _notify_systemd(runtime)
     return runtime, service
+
+
+def _notify_systemd(runtime: Runtime) -> None:
+    """READY, WATCHDOG, STATUS and STOPPING for systemd, when it runs us as `Type=notify` (else nothing)."""
+    notifier = SystemdNotifier.from_env(lambda: summary_line([p.runner.stats for p in runtime.streams]))
+    if notifier is not None:
+        runtime.on_started.append(notifier.ready)
+        runtime.on_stopping.append(notifier.stopping)
+        runtime.background["notify"] = notifier.run
+
+
+def _serve_http(
+    config: RuntimeConfig, runtime: Runtime, service: AcceleratorService, cloud: Sink | None, reloader: Reloader | None
+) -> None:
+    """The console, metrics and health server: one more background part, reading the runtime's accounting."""
+    from edge_runtime.http import serve
+    from edge_runtime.http._view import RuntimeView
+
+    view = RuntimeView(config, runtime.streams, service, cloud if isinstance(cloud, CloudSink) else None)
+    if reloader is not None:
+        view.reload = reloader.reload
+    runtime.on_started.append(view.mark_ready)
+    runtime.background["http"] = functools.partial(serve, config.http, view)
 
 
 def _stream(
@@ -138,7 +174,7 @@ def _stream(
         sinks=[sinks[s] for s in config.sinks],
         envelope=envelope,
     )
-    return StreamParts(runner, source)
+    return StreamParts(runner, source, config)
 
 
 def _sinks(
