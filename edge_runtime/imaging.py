@@ -1,7 +1,7 @@
 """Frames as pictures: detection boxes drawn on a frame, a crop around an object, JPEG under a size cap.
 
-Written once for every part that shows frames (Home Assistant snapshots; the console's frames use the same
-drawing). CPU work: call from a worker thread, never on the event loop.
+Written once for every part that shows frames: the console's frames (edge_runtime.http) and Home Assistant
+snapshots. CPU work: call from a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
