@@ -17,12 +17,13 @@ from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.control import StreamControl
-from edge_runtime.engine._homeassistant import homeassistant_bridge, snapshot_frames
+from edge_runtime.engine._homeassistant import homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
+from edge_runtime.homeassistant import HomeAssistantBridge
 from edge_runtime.inference import ModelError
 from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
@@ -85,11 +86,14 @@ def build_runtime(
     if snapshots is not None:
         submit = snapshots.tap(submit)
     controls: dict[str, StreamControl] | None = {} if config.homeassistant is not None else None
+    bridges: list[HomeAssistantBridge] = []  # the Home Assistant bridge once made: streams a reload starts join it
 
     def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
         parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
                         controls=controls)  # fmt: skip
         stats_of[name] = parts.runner.stats
+        for bridge in bridges:
+            join_bridge(bridge, parts, stream, controls or {})
         return parts
 
     streams = [make_stream(name, stream) for name, stream in config.streams.items()]
@@ -99,8 +103,7 @@ def build_runtime(
     if config.homeassistant is not None and controls is not None:
         bridge = homeassistant_bridge(config, config.homeassistant, link=link, sinks=sinks, streams=streams,
                                       controls=controls, service=service, base_dir=base_dir, frames=snapshots)
-        for parts in streams:
-            parts.runner.sinks.append(bridge)
+        bridges.append(bridge)
         used.update({id(bridge): bridge, id(sinks["cloud"]): sinks["cloud"]})  # the cloud sink runs the link
     runtime = Runtime(streams, list(used.values()), background, status)
     reloader = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cloud_sync import MqttTransport, Transport
-from edge_runtime.config import RuntimeConfig
+from edge_runtime.config import RuntimeConfig, StreamConfig
 from edge_runtime.control import StreamControl
 from edge_runtime.engine._runtime import StreamParts
 from edge_runtime.homeassistant import (
@@ -49,18 +49,30 @@ def homeassistant_bridge(
     def model_versions() -> dict[str, int]:
         return {name: service.model(name).ref.version for name in config.models}
 
-    bridged = [
-        BridgedStream(p.runner.name, p.runner.stats, controls[p.runner.name],
-                      tuple(config.streams[p.runner.name].labels))
-        for p in streams
-    ]  # fmt: skip
+    bridged = [bridged_stream(p, config.streams[p.runner.name], controls) for p in streams]
     topics = Topics(config.cloud.topic_prefix, config.device.id)
     sysfs = config.thermal.sysfs_root if config.thermal is not None else Path("/sys")
     device = DeviceSensors(model_versions, outbox_entries, sysfs)
-    return HomeAssistantBridge(
+    bridge = HomeAssistantBridge(
         ha, topics=topics, link=link, streams=bridged, device=device, base_dir=base_dir, frames=frames,
         results_idle=results_idle,
     )  # fmt: skip
+    bridge.live = lambda: {p.runner.stats for p in streams}  # the runtime's list: a reload adds and removes in it
+    for parts in streams:
+        parts.runner.sinks.append(bridge)
+    return bridge
+
+
+def bridged_stream(parts: StreamParts, config: StreamConfig, controls: dict[str, StreamControl]) -> BridgedStream:
+    name = parts.runner.name
+    return BridgedStream(name, parts.runner.stats, controls[name], tuple(config.labels))
+
+
+def join_bridge(bridge: HomeAssistantBridge, parts: StreamParts, config: StreamConfig,
+                controls: dict[str, StreamControl]) -> None:
+    """A stream a hot reload starts: counted and announced like the others."""
+    bridge.add_stream(bridged_stream(parts, config, controls))
+    parts.runner.sinks.append(bridge)
 
 
 def snapshot_frames(config: RuntimeConfig) -> FrameRing | None:

@@ -72,25 +72,67 @@ class HomeAssistantBridge(Sink):
         self.config = config
         self.topics = topics
         self.link = link
-        self.streams = {s.name: s for s in streams}
-        for s in streams:
-            s.counts = {label: HeldCount(config.hold_s) for label in s.labels}
         self.device = device
         self.publisher = Publisher(link, results_idle)
-        shots = config.snapshots
-        self.snapshots = Snapshots(shots, base_dir, frames or FrameRing(set()), self._publish_snapshot)
-        self.rates = {s.name: StreamRates(s.stats) for s in streams}
-        control = config.control
-        self.control = ControlState({s.name: s.control for s in streams}, base_dir / control.state_file)
-        if control.enabled:
+        self.snapshots = Snapshots(config.snapshots, base_dir, frames or FrameRing(set()), self._publish_snapshot)
+        self.streams: dict[str, BridgedStream] = {}
+        self.rates: dict[str, StreamRates] = {}
+        self.control = ControlState({}, base_dir / config.control.state_file)
+        self.discovery = Discovery(topics, config.discovery_prefix)
+        for stream in streams:
+            self._track(stream)
+        if config.control.enabled:
             self.control.restore()
-        discovery = Discovery(topics, config.discovery_prefix)
-        entities = [
-            StreamEntities(s.name, s.labels, control.enabled, snapshots=s.name in shots.streams) for s in streams
-        ]
-        self.configs = discovery.configs(discovery.entities(entities, device.models(), device.cpu_readable))
+        self.configs = self._configs()
+        # The stats of the runtime's running streams, when a reload may add and remove streams (set by the builder).
+        self.live: Callable[[], set[StreamStats]] | None = None
+        self._was_live = {s.stats for s in streams}  # the streams the runtime starts with
         self.announced = 0  # how many times every config was published
         self._save = asyncio.Event()
+
+    def _track(self, stream: BridgedStream) -> None:
+        stream.counts = {label: HeldCount(self.config.hold_s) for label in stream.labels}
+        self.streams[stream.name] = stream
+        self.rates[stream.name] = StreamRates(stream.stats)
+        self.control.controls[stream.name] = stream.control
+
+    def _configs(self) -> dict[str, bytes]:
+        shots, switchable = self.config.snapshots.streams, self.config.control.enabled
+        entities = [StreamEntities(s.name, s.labels, switchable, s.name in shots) for s in self.streams.values()]
+        device = self.device
+        return self.discovery.configs(self.discovery.entities(entities, device.models(), device.cpu_readable))
+
+    # -- streams added, changed or removed by a hot reload --
+
+    def add_stream(self, stream: BridgedStream) -> None:
+        """A stream started by a reload (a changed one replaces its old self): its entities are announced."""
+        self._track(stream)
+        if self.config.control.enabled:
+            self.control.restore()
+        self._publish_control(stream)
+        for label in stream.labels:
+            self._publish_count(stream, label)
+        self._reconfigure()
+
+    def _sync(self) -> None:
+        """Forget the streams a reload removed; their entities get an empty retained config."""
+        if self.live is None:
+            return
+        live = self.live()  # a stream added (or replaced) by a reload is kept until it has run and stopped
+        gone = [name for name, s in self.streams.items() if s.stats in self._was_live and s.stats not in live]
+        self._was_live = live
+        for name in gone:
+            del self.streams[name], self.rates[name], self.control.controls[name]
+        if gone:
+            self._reconfigure()
+
+    def _reconfigure(self) -> None:
+        configs = self._configs()
+        for topic in self.configs.keys() - configs.keys():
+            log.info("homeassistant: removing entity %s", topic)
+            self.publisher.put(topic, b"", retain=True)
+        self.configs = configs
+        self.announce()
 
     # -- results in (from every stream, on the loop) --
 
@@ -191,6 +233,7 @@ class HomeAssistantBridge(Sink):
     async def _settle(self) -> None:
         while True:
             await asyncio.sleep(SETTLE_S)
+            self._sync()
             now = time.monotonic()
             for stream in self.streams.values():
                 for label, held in stream.counts.items():

@@ -10,7 +10,6 @@ import json
 import logging
 import math
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +56,7 @@ def _text(payload: bytes) -> str:
 class ControlState:
     """Applies commands to the controls and keeps them in `path` (written atomically, read once at start)."""
 
-    def __init__(self, controls: Mapping[str, StreamControl], path: Path) -> None:
+    def __init__(self, controls: dict[str, StreamControl], path: Path) -> None:
         self.controls = controls
         self.path = path
         self.rejected = DropCounter()

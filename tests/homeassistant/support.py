@@ -87,6 +87,7 @@ cloud:
   outbox: {{path: outbox.db}}
 homeassistant: {ha}
 status: {{display: off}}
+http: {{enabled: false}}
 {extra}"""
     )
     return path

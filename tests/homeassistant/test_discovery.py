@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from edge_runtime.config import load_config
+from edge_runtime.engine import build_runtime
+from edge_runtime.reload import Reloader
 from tests.homeassistant.support import (
     COMMON,
     DEVICE,
@@ -138,3 +141,31 @@ async def discovery_states_and_birth(tmp_path: Path, mosquitto: Mosquitto) -> No
         view.clear()
         await view.client.publish("homeassistant/status", "online")
         await eventually(lambda: view.current() == before, 5, "every config again")
+
+
+def test_a_hot_reload_announces_added_streams_and_clears_removed_ones(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    asyncio.run(reload_entities(tmp_path, mosquitto))
+
+
+async def reload_entities(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    write_photos(tmp_path / "photos", ["01-astronaut.png"])
+    cfg = device_config(tmp_path, mosquitto.port, {"porch": "photos", "yard": "photos"}, HA)
+    config = load_config(cfg)
+    runtime, _service = build_runtime(config, cfg.parent, display="off", config_path=cfg)
+    reloader: Reloader = runtime.background["reload"].__self__  # type: ignore[attr-defined]
+    task = asyncio.create_task(runtime.run())
+    switch = "homeassistant/switch/" + DEVICE + "/{}_detect/config"
+    try:
+        async with home_assistant(mosquitto.port) as view:
+            await eventually(lambda: switch.format("yard") in view.current(), 10, "yard announced")
+            device_config(tmp_path, mosquitto.port, {"porch": "photos", "garden": "photos"}, HA)
+            assert await reloader.reload() == []
+            await eventually(lambda: switch.format("garden") in view.current(), 10, "garden announced")
+            await eventually(lambda: switch.format("yard") in view.cleared, 10, "yard cleared")
+            assert not any("/yard_" in topic for topic in view.current())
+            assert switch.format("porch") in view.current()
+            count = f"edge/{DEVICE}/garden/face"
+            await eventually(lambda: view.latest(count) == b"1", 10, "garden counts its face")
+    finally:
+        runtime.stop()
+        await asyncio.wait_for(task, 15)
