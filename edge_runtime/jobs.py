@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from edge_runtime.config._accelerator import Priority
 from edge_runtime.frames import Frame
 from edge_runtime.results import ModelRef
+from edge_runtime.sections import Priority
 
 
 class Runner(Protocol):

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge_runtime.channel import Channel, ChannelClosed
-from edge_runtime.config import Priority
 from edge_runtime.drops import SHUTDOWN, DropCounter
 from edge_runtime.frames import Frame, Item, Reading
 from edge_runtime.jobs import Completed, Job, Outcome
 from edge_runtime.results import Result
+from edge_runtime.sections import Priority
 from edge_runtime.sinks import Sink
 from edge_runtime.stages._base import Stage
 from edge_runtime.stats import StreamStats

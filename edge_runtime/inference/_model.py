@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.frames import Frame, Image
 from edge_runtime.inference._config import ModelConfig
 from edge_runtime.inference._errors import ModelError
@@ -21,6 +20,7 @@ from edge_runtime.inference._labels import metadata_labels, read_labels
 from edge_runtime.inference._preprocess import InputPlan, Preprocessor, resolve_input
 from edge_runtime.inference.decoders import Classes, Decoded, Decoder, ModelIO, build_decoder, input_defaults
 from edge_runtime.results import ModelRef
+from edge_runtime.sections import AcceleratorConfig
 
 log = logging.getLogger("edge_runtime.inference")
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.inference._config import ModelConfig
 from edge_runtime.inference._errors import ModelError
 from edge_runtime.inference._model import TfliteRunner, load_model
 from edge_runtime.inference.fetch import DEFAULT_DIR, fetch
+from edge_runtime.sections import AcceleratorConfig
 
 
 @dataclass(frozen=True, slots=True)

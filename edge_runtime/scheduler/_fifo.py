@@ -11,10 +11,10 @@ from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Generic
 
-from edge_runtime.config import Priority
 from edge_runtime.drops import QUEUE_FULL
 from edge_runtime.jobs import Job
 from edge_runtime.scheduler._tickets import LOWEST_RANK, Drop, StreamRule, T, Ticket, class_bounds, rule_for
+from edge_runtime.sections import Priority
 
 
 class FifoPolicy(Generic[T]):

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, cast, runtime_checkable
 
-from edge_runtime.config import PRIORITIES
 from edge_runtime.frames import Image
 from edge_runtime.jobs import ModelHandle, Runner
 from edge_runtime.scheduler._tickets import LOWEST_RANK, Ticket
+from edge_runtime.sections import PRIORITIES
 
 LaneOutput = tuple[str, dict[str, Any]] | Exception
 Clock = Callable[[], float]

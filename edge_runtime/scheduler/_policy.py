@@ -22,10 +22,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Generic
 
-from edge_runtime.config import PRIORITIES, Priority
 from edge_runtime.drops import QUEUE_FULL, STALE, SUPERSEDED
 from edge_runtime.jobs import Job
 from edge_runtime.scheduler._tickets import LOWEST_RANK, Drop, StreamRule, T, Ticket, class_bounds, rule_for
+from edge_runtime.sections import PRIORITIES, Priority
 
 _EPSILON = 1e-9  # credit sums of shares like 0.1 land a hair under 1.0
 

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from edge_runtime.config import PRIORITIES, AcceleratorConfig, Priority
 from edge_runtime.drops import ERROR, SHUTDOWN
 from edge_runtime.jobs import Completed, Dropped, Job, ModelHandle, Outcome
 from edge_runtime.scheduler._accounting import FailureLog, StreamAccount
@@ -28,6 +27,7 @@ from edge_runtime.scheduler._fifo import FifoPolicy
 from edge_runtime.scheduler._lane import Finished, Lane
 from edge_runtime.scheduler._policy import PriorityPolicy
 from edge_runtime.scheduler._tickets import LOWEST_RANK, QueuePolicy, StreamRule, Ticket
+from edge_runtime.sections import PRIORITIES, AcceleratorConfig, Priority
 from edge_runtime.stats import StreamStats
 
 log = logging.getLogger("edge_runtime.scheduler")

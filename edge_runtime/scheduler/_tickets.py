@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from edge_runtime.config import PRIORITIES, AcceleratorConfig, Priority
 from edge_runtime.jobs import Job
+from edge_runtime.sections import PRIORITIES, AcceleratorConfig, Priority
 
 T = TypeVar("T")
 LOWEST_RANK = len(PRIORITIES) - 1  # a lane with this limit takes every class

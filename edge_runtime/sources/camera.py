@@ -19,9 +19,9 @@ import cv2
 from pydantic import Field, model_validator
 
 from edge_runtime.channel import Channel
-from edge_runtime.config import StrictModel
 from edge_runtime.drops import FPS_CAP, DropCounter
 from edge_runtime.frames import Item
+from edge_runtime.sections import StrictModel
 from edge_runtime.sources._backoff import Backoff
 from edge_runtime.sources._base import STALL, Stamp, one_line
 from edge_runtime.sources._files import resolve

@@ -17,9 +17,9 @@ from aiomqtt.types import PayloadType
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from edge_runtime.channel import Channel
-from edge_runtime.config import StrictModel
 from edge_runtime.drops import DropCounter
 from edge_runtime.frames import Item
+from edge_runtime.sections import StrictModel
 from edge_runtime.sources._backoff import Backoff
 from edge_runtime.sources._base import BAD_MESSAGE, ChannelPolicy, Source, Stamp, one_line
 from edge_runtime.sources._payload import BadMessage, PayloadFormat, parse_values

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.config import Priority
 from edge_runtime.frames import Frame
 from edge_runtime.jobs import Job, Runner
 from edge_runtime.results import ModelRef
+from edge_runtime.sections import Priority
 
 PIXEL = np.zeros((1, 1, 3), dtype=np.uint8)
 

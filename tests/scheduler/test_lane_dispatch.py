@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig, load_model
 from edge_runtime.jobs import Completed, Job
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig
 from tests.scheduler.jobs import SleepModel
 from tests.scheduler.service_support import accounted, gated, run, serving, submit, until
 

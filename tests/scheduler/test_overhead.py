@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig
 from tests.scheduler.jobs import SleepModel, make_job
 from tests.scheduler.service_support import serving
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from edge_runtime.config import AcceleratorConfig, Priority
 from edge_runtime.scheduler import LOWEST_RANK, PriorityPolicy, StreamRule, lane_limits
+from edge_runtime.sections import AcceleratorConfig, Priority
 from tests.scheduler.jobs import make_job
 
 

@@ -12,10 +12,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_runtime.config import PRIORITIES, Priority
 from edge_runtime.drops import QUEUE_FULL, STALE, SUPERSEDED
 from edge_runtime.jobs import Job
 from edge_runtime.scheduler import LOWEST_RANK, FifoPolicy, PriorityPolicy, StreamRule, Ticket
+from edge_runtime.sections import PRIORITIES, Priority
 from tests.scheduler.jobs import make_job
 
 priorities = st.sampled_from(PRIORITIES)

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from edge_runtime.config import AcceleratorConfig, Priority
 from edge_runtime.jobs import Completed
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig, Priority
 from tests.scheduler.jobs import SleepModel, make_job
 from tests.scheduler.service_support import accounted, gated, run, serving, submit, until
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.jobs import Completed, Dropped
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig
 from tests.scheduler.jobs import SleepModel
 from tests.scheduler.service_support import accounted, gated, run, serving, submit, until
 

@@ -27,11 +27,11 @@ from cloud_sync.models import (
     sign_manifest,
 )
 from cloud_sync.models.keys import generate_keys
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig
 from edge_runtime.jobs import Completed, Dropped, Job
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig
 from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
 
 ROOT = Path(__file__).resolve().parents[2]
