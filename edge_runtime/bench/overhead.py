@@ -169,7 +169,7 @@ async def _with_runtime(model: BenchModel, frames: int, seconds: float) -> dict[
     stats = service.register_stream("bench", "high", None)
     channel: Channel[Item] = Channel(2, "drop_newest", DropCounter())
     sink = _SignalSink()
-    infer = InferStep("bench", "high", None, service.submit)
+    infer = InferStep("bench", service.submit)
     runner = StreamRunner("bench", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     loops = _Loops(model, channel, sink, stats)
     async with TaskGroup() as group:

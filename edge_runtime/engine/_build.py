@@ -89,7 +89,7 @@ def _stream(
         stats = service.register_stream(
             name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms
         )
-        infer = InferStep(infer_config.model, config.priority, config.deadline_ms, submit)
+        infer = InferStep(infer_config.model, submit)
     else:
         stats, infer = StreamStats(name), None
     source = build_source(config.source, name, stats.drops, base_dir)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from edge_runtime.drops import SHUTDOWN, DropCounter
 from edge_runtime.frames import Frame, Item, Reading
 from edge_runtime.jobs import Completed, Job, Outcome
 from edge_runtime.results import Result
-from edge_runtime.sections import Priority
 from edge_runtime.sinks import Sink
 from edge_runtime.stages._base import Stage
 from edge_runtime.stats import StreamStats
@@ -37,16 +35,13 @@ Submit = Callable[[Job], "asyncio.Future[Outcome]"]
 
 @dataclass(frozen=True)
 class InferStep:
-    """The `infer` stage: which model, and how the stream is scheduled."""
+    """The `infer` stage: which model, and where its jobs go (the stream is registered with the service)."""
 
     model: str
-    priority: Priority
-    deadline_ms: float | None
     submit: Submit
 
     def job(self, frame: Frame) -> Job:
-        deadline = frame.t_capture + self.deadline_ms / 1e3 if self.deadline_ms else math.inf
-        return Job(frame.stream, frame.seq, self.priority, frame.t_capture, deadline, self.model, frame)
+        return Job(self.model, frame)
 
 
 class StreamRunner:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_runtime.frames import Frame
 from edge_runtime.inference._config import ModelConfig
 from edge_runtime.inference._errors import ModelError
 from edge_runtime.inference._model import TfliteRunner, load_model
@@ -56,9 +57,10 @@ def _row(case: Case, threads: int, frame: np.ndarray[Any, np.dtype[np.uint8]], s
     config = ModelConfig.model_validate(case.entry)
     handle = load_model(case.name, config, AcceleratorConfig(threads=threads), Path("."))
     runner: TfliteRunner = handle.instantiate()
-    geometry = runner.preprocess(frame)
+    sample = Frame(case.name, 0, 0.0, 0.0, frame)
+    geometry = runner.preprocess(sample)
     invoke = _timed(runner.invoke, seconds)
-    pre = _timed(lambda: runner.preprocess(frame), seconds / 4)
+    pre = _timed(lambda: runner.preprocess(sample), seconds / 4)
     post = _timed(lambda: runner.decode(geometry), seconds / 4)
     p = np.percentile
     return (

@@ -31,7 +31,7 @@ class FifoPolicy(Generic[T]):
     def push(self, job: Job, token: T, now: float) -> list[Drop[T]]:
         rule = rule_for(self._rules, job.stream)
         self._order += 1
-        deadline = min(job.deadline, job.t_capture + rule.deadline_s)
+        deadline = job.frame.t_capture + rule.deadline_s
         ticket = Ticket(job, token, rule.rank, deadline, now, self._order)
         if len(self._queue) >= self.capacity:
             return [(ticket, QUEUE_FULL)]

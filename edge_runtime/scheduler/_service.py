@@ -6,8 +6,7 @@ judged at dispatch, not at submit. A lane that finishes a job takes its next one
 loop is not between two jobs; outcomes come back to the loop in batches, one wake-up per batch. Every submitted
 job's future resolves to exactly one `Completed` or `Dropped`, on the loop.
 
-A stream's class and guards come from `register_stream`; its deadline is the earlier of the registered
-`deadline_ms` (from capture) and the job's own `deadline`. `Job.priority` is not consulted.
+A stream's class, deadline (`deadline_ms` from the frame's capture) and guards come from `register_stream`.
 """
 
 from __future__ import annotations

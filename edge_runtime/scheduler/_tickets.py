@@ -77,7 +77,7 @@ class Ticket(Generic[T]):
     job: Job
     token: T
     rank: int
-    deadline: float  # the earlier of job.deadline and t_capture + the stream's deadline
+    deadline: float  # the frame's capture time + the stream's deadline (math.inf for none)
     t_submit: float
     order: int
 

@@ -16,7 +16,7 @@ import pytest
 
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig, load_model
-from edge_runtime.jobs import Completed, Job
+from edge_runtime.jobs import Completed, Job, Runner
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sections import AcceleratorConfig
 from tests.scheduler.jobs import SleepModel
@@ -76,18 +76,18 @@ def test_the_books_add_up_at_every_snapshot_while_lanes_run() -> None:
     run(main)
 
 
-class _StagedRunner:
+class _StagedRunner(Runner):
     """Records the order its steps are called in; `run` must not be used for it."""
 
     def __init__(self, calls: list[str]) -> None:
         self.calls = calls
 
     def run(self, frame: Frame) -> tuple[str, dict[str, Any]]:
-        raise AssertionError("a staged runner is driven step by step")
+        raise AssertionError("the lane drives a runner step by step")
 
-    def preprocess(self, image: Any) -> int:
+    def preprocess(self, frame: Frame) -> int:
         self.calls.append("preprocess")
-        return int(image.shape[0])
+        return int(frame.image.shape[0])
 
     def invoke(self) -> None:
         self.calls.append("invoke")
@@ -136,7 +136,7 @@ def test_a_real_model_gives_through_the_service_what_its_runner_gives_alone() ->
         service = AcceleratorService(accel, {"digits": load_model("digits", config, accel, ROOT)})
         service.register_stream("cam", "normal")
         async with serving(service):
-            jobs = [Job("cam", f.seq, "normal", f.t_capture, float("inf"), "digits", f) for f in frames]
+            jobs = [Job("digits", f) for f in frames]
             return [await service.submit(job) for job in jobs]
 
     outcomes = asyncio.run(main())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -117,8 +116,7 @@ class Device:
         pending: list[asyncio.Future[Any]] = []
         seq = 0
         while True:
-            job_frame = frame(seq)
-            future = self.submit(Job("cam", seq, "normal", job_frame.t_capture, math.inf, "digits", job_frame))
+            future = self.submit(Job("digits", frame(seq)))
             future.add_done_callback(lambda f: self.outcomes.append((time.monotonic(), f.result())))
             pending.append(future)
             seq += 1
