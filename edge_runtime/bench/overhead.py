@@ -172,14 +172,12 @@ async def _with_runtime(model: BenchModel, frames: int, seconds: float) -> dict[
     infer = InferStep("bench", service.submit)
     runner = StreamRunner("bench", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     loops = _Loops(model, channel, sink, stats)
-    async with TaskGroup() as group:
-        accelerator = group.create_task(service.run(), name="accelerator")
+    async with service, TaskGroup() as group:
         group.create_task(runner.dispatch(), name="dispatch:bench")
         collect = group.create_task(runner.collect(), name="collect:bench")
         channel.bind(asyncio.get_running_loop())
         figures = await asyncio.to_thread(loops.measure, frames, seconds)
         await collect
-        accelerator.cancel()
     return figures
 
 

@@ -46,7 +46,7 @@ def build_runtime(
     updates = config.cloud.models if config.cloud is not None else None
     for name, handle in load_models(config.models, config.accelerator, base_dir, updates).items():
         service.set_model(name, handle)
-    background: dict[str, Background] = {"accelerator": service.run}
+    background: dict[str, Background] = {}
     submit: Submit = service.submit
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
@@ -69,7 +69,7 @@ def build_runtime(
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
-    runtime = Runtime(streams, list(used.values()), background, status)
+    runtime = Runtime(streams, list(used.values()), services=[service], background=background, status=status)
     return runtime, service
 
 

@@ -1,13 +1,14 @@
-"""The runtime: one task group owning the accelerator, the sinks, the status display and every stream.
+"""The runtime: the accelerator and the device's other services, the sinks, the status display and every stream.
 
-Start-up is building objects (models are loaded and checked before any task starts); shutdown is
-cancellation, in one order written once here:
-  1. the source tasks are cancelled (SIGINT/SIGTERM, `--duration`, or `stop()`); their threads are joined;
+Start-up is building objects (models are loaded and checked before any task starts); then `run` enters the
+services in one `AsyncExitStack`, so shutdown is the stack unwinding, in the one order written in `run`:
+  1. the sources are cancelled (SIGINT/SIGTERM, `--duration`, or `stop()`); their threads are joined;
   2. each stream drains what it already accepted: dispatch ends, outcomes are collected;
   3. the stages flush (open windows close, open tracks end) into the sinks; the sinks close (files flushed,
      the outbox committed);
-  4. the accelerator and sink tasks are cancelled; lane threads are joined.
-If draining takes longer than `drain_timeout`, the stream tasks are cancelled too and step 3 still runs.
+  4. the background parts (sink tasks, model updates, status) are cancelled;
+  5. the services exit in reverse order of entry: the accelerator last (queued jobs dropped, lanes joined).
+If draining takes longer than `drain_timeout`, the streams are cancelled too and step 3 still runs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,8 @@ from edge_runtime.sources import Source
 
 log = logging.getLogger(__name__)
 Background = Callable[[], Coroutine[Any, Any, None]]
+Service = AbstractAsyncContextManager[object]
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -39,79 +43,76 @@ class StreamParts:
 
 @dataclass
 class Runtime:
+    """`services` are entered in order and exited in reverse: the accelerator first, so it stops last, after
+    everything that submits to it; the device's cloud link goes after it, before the parts that publish."""
+
     streams: list[StreamParts]
     sinks: list[Sink]
+    services: list[Service] = field(default_factory=list)
     background: dict[str, Background] = field(default_factory=dict)
     status: StatusDisplay | None = None
     drain_timeout: float = 2.5  # then the sinks close (<= 0.5 s) and the lanes stop (<= 1.5 s): under 5 s in all
 
     def __post_init__(self) -> None:
-        self._source_tasks: list[asyncio.Task[None]] = []
-        self._stream_tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
+        self._sources: asyncio.Task[None] | None = None  # every source, under one task: cancelling it stops them
+        self._streams: asyncio.Task[None] | None = None  # every stream's dispatch and collect, under one task
+        self._drain_deadline: asyncio.TimerHandle | None = None  # set by the first `stop()`
         self.failed: list[str] = []  # background parts that stopped with an error (the run then stops too)
 
     async def run(self, duration: float | None = None) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread / not supported
-                loop.add_signal_handler(sig, self.stop)
-        if duration is not None:
-            loop.call_later(duration, self.stop)
         started = time.monotonic()
-        async with TaskGroup() as infra:
-            infra_tasks = [
-                infra.create_task(self._guard(name, coro), name=name) for name, coro in self.background.items()
-            ]
-            infra_tasks += [
-                infra.create_task(self._guard(f"sink:{sink.name}", sink.run), name=f"sink:{sink.name}")
-                for sink in self.sinks
-            ]
-            if self.status is not None:
-                infra_tasks.append(infra.create_task(self.status.run(started), name="status"))
-            ticker = infra.create_task(self._tick(), name="ticker")
-            infra_tasks.append(ticker)
-            try:
-                await self._run_streams()
-            finally:
-                ticker.cancel()  # no tick may reach a sink that is closing
-                await self._finish(infra_tasks)
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(sig)
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(_remove_signal_handlers, loop)
+            for sig in SIGNALS:
+                with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread / not supported
+                    loop.add_signal_handler(sig, self.stop)
+            for service in self.services:  # the accelerator, then the cloud link (when the device has one)
+                await stack.enter_async_context(service)
+            infra = await stack.enter_async_context(TaskGroup())
+            stack.callback(infra.create_task(self._background(started), name="background").cancel)
+            stack.push_async_callback(self._finish)
+            stack.callback(infra.create_task(self._tick(), name="ticker").cancel)  # no tick into a closing sink
+            if duration is not None:
+                loop.call_later(duration, self.stop)
+            await self._run_streams()
 
     def stop(self) -> None:
         """Begin an orderly stop: cancel the sources, let the streams drain. A second call (a second Ctrl-C)
         stops draining at once."""
-        if self._stopping:
+        if self._drain_deadline is not None:
+            self._drain_deadline.cancel()
             self._cancel_streams()
             return
-        self._stopping = True
         log.info("stopping: draining streams")
         for parts in self.streams:
             parts.runner.channel.close()  # what is queued drains; a capture thread's later puts are refused
-        for task in self._source_tasks:
-            task.cancel()
-        asyncio.get_running_loop().call_later(self.drain_timeout, self._cancel_streams)
+        if self._sources is not None:
+            self._sources.cancel()
+        self._drain_deadline = asyncio.get_running_loop().call_later(self.drain_timeout, self._cancel_streams)
 
     async def _run_streams(self) -> None:
         async with TaskGroup() as group:
-            for parts in self.streams:
-                name = parts.runner.name
-                self._source_tasks.append(group.create_task(self._source(parts), name=f"source:{name}"))
-                self._stream_tasks.append(group.create_task(parts.runner.dispatch(), name=f"dispatch:{name}"))
-                self._stream_tasks.append(group.create_task(parts.runner.collect(), name=f"collect:{name}"))
-            if self._stopping:
-                self._cancel_sources()
+            self._sources = group.create_task(self._run_sources(), name="sources")
+            self._streams = group.create_task(self._drain_streams(), name="streams")
+            if self._drain_deadline is not None:  # stopped before the streams started
+                self._sources.cancel()
 
-    def _cancel_sources(self) -> None:
-        for task in self._source_tasks:
-            task.cancel()
+    async def _run_sources(self) -> None:
+        async with TaskGroup() as group:
+            for parts in self.streams:
+                group.create_task(self._source(parts), name=f"source:{parts.runner.name}")
+
+    async def _drain_streams(self) -> None:
+        async with TaskGroup() as group:
+            for parts in self.streams:
+                group.create_task(parts.runner.dispatch(), name=f"dispatch:{parts.runner.name}")
+                group.create_task(parts.runner.collect(), name=f"collect:{parts.runner.name}")
 
     def _cancel_streams(self) -> None:
-        for task in self._stream_tasks:
-            if not task.done():
-                log.warning("stream task %s did not drain in time: cancelled", task.get_name())
-                task.cancel()
+        if self._streams is not None and not self._streams.done():
+            log.warning("streams did not drain in time: cancelled")
+            self._streams.cancel()
 
     @staticmethod
     async def _source(parts: StreamParts) -> None:
@@ -123,6 +124,16 @@ class Runtime:
             log.error("stream %r: source stopped: %s: %s", parts.runner.name, type(exc).__name__, exc)
         finally:
             parts.runner.channel.close()
+
+    async def _background(self, started: float) -> None:
+        """The parts that run beside the streams until the end: background parts, sink tasks, the status line."""
+        async with TaskGroup() as group:
+            for name, part in self.background.items():
+                group.create_task(self._guard(name, part), name=name)
+            for sink in self.sinks:
+                group.create_task(self._guard(f"sink:{sink.name}", sink.run), name=f"sink:{sink.name}")
+            if self.status is not None:
+                group.create_task(self.status.run(started), name="status")
 
     async def _guard(self, name: str, part: Background) -> None:
         """A background part that fails is reported in one line and stops the runtime in order."""
@@ -142,7 +153,7 @@ class Runtime:
             for parts in self.streams:
                 parts.runner.tick(now)
 
-    async def _finish(self, infra_tasks: list[asyncio.Task[None]]) -> None:
+    async def _finish(self) -> None:
         for parts in self.streams:
             parts.runner.flush()
         for sink in self.sinks:
@@ -152,5 +163,8 @@ class Runtime:
                 log.error("sink %r: close failed: %s", sink.name, exc)
         if self.status is not None:
             self.status.final()
-        for task in infra_tasks:
-            task.cancel()
+
+
+def _remove_signal_handlers(loop: asyncio.AbstractEventLoop) -> None:
+    for sig in SIGNALS:
+        loop.remove_signal_handler(sig)

@@ -77,6 +77,8 @@ class Lane:
         self._thread: threading.Thread | None = None
 
     def start(self, next_for: NextFor, tell_loop: Callable[[], None]) -> None:
+        if self._thread is not None:
+            raise RuntimeError(f"{self.name} runs once")
         self._thread = threading.Thread(target=self._main, args=(next_for, tell_loop), name=self.name, daemon=True)
         self._thread.start()
 

@@ -65,8 +65,6 @@ class AcceleratorService:
         self._dispatcher = Dispatcher(policy, lane_limits(config), models or {}, clock)
         self._accounts: dict[str, StreamAccount] = {}
         self._failures = FailureLog()
-        self._started = False
-        self._stopped = False
 
     def register_stream(
         self,
@@ -107,7 +105,7 @@ class AcceleratorService:
             raise ValueError(f"stream {job.stream!r} is not registered with the accelerator service")
         future: Token = asyncio.get_running_loop().create_future()
         account.submitted += 1
-        if self._stopped:
+        if self._dispatcher.stopped:
             account.dropped(SHUTDOWN)
             future.set_result(Dropped(SHUTDOWN, "the accelerator service has stopped"))
             return future
@@ -116,11 +114,8 @@ class AcceleratorService:
             self._apply(refused)
         return future
 
-    async def run(self) -> None:
-        """Start the lanes and serve until cancelled; then drop what is queued, let the lanes finish, re-raise."""
-        if self._started:
-            raise RuntimeError("the accelerator service runs once")
-        self._started = True
+    async def __aenter__(self) -> AcceleratorService:
+        """Start the lanes (once); the service serves until the `async with` block ends."""
         loop = asyncio.get_running_loop()
 
         def notify() -> None:  # on a lane thread: reports wait for the loop
@@ -128,10 +123,11 @@ class AcceleratorService:
                 loop.call_soon_threadsafe(self._collect)
 
         self._dispatcher.start(notify)
-        try:
-            await loop.create_future()  # until cancelled
-        finally:
-            await self._stop()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop: drop what is queued, let the lanes finish their jobs (up to the stop timeout), join them."""
+        await self._stop()
 
     def snapshot(self) -> dict[str, Any]:
         reports, counts = self._dispatcher.collect_with_counts(list(self._accounts))
@@ -178,7 +174,6 @@ class AcceleratorService:
         _resolve(ticket.token, Dropped(reason, detail))
 
     async def _stop(self) -> None:
-        self._stopped = True
         for ticket in self._dispatcher.stop():
             self._drop(ticket, SHUTDOWN, "queued at stop")
         await asyncio.to_thread(_join_all, self._dispatcher.lanes, self._stop_timeout_s)

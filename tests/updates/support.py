@@ -124,18 +124,18 @@ class Device:
 
     @contextlib.asynccontextmanager
     async def running(self, stream: bool = True) -> AsyncIterator[Device]:
-        tasks = [asyncio.create_task(self.service.run(), name="accelerator")]
-        tasks.append(asyncio.create_task(self.updater.run(), name="updater"))
-        if stream:
-            tasks.append(asyncio.create_task(self._stream(), name="stream"))
-        try:
-            await asyncio.sleep(0.2)
-            yield self
-        finally:
-            for task in reversed(tasks):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        async with self.service:
+            tasks = [asyncio.create_task(self.updater.run(), name="updater")]
+            if stream:
+                tasks.append(asyncio.create_task(self._stream(), name="stream"))
+            try:
+                await asyncio.sleep(0.2)
+                yield self
+            finally:
+                for task in reversed(tasks):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
 
 async def wait_for(predicate: Any, timeout: float, what: str) -> None:
