@@ -2,6 +2,7 @@
 
 This sits below `edge_runtime.config` (the top, which imports every section: sources, stages, models, sinks) and
 below the sections themselves, so imports run one way: sections -> this module, config -> sections.
+The classes (`Priority`, `PRIORITIES`, most urgent first) are cloud_sync's one table, shared with the outbox.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Priority = Literal["critical", "high", "normal", "low"]
-PRIORITIES: tuple[Priority, ...] = ("critical", "high", "normal", "low")
+from cloud_sync.envelope import PRIORITIES, Priority
+
+__all__ = ["PRIORITIES", "AcceleratorConfig", "Priority", "StrictModel"]
+
 _DEFAULT_BOUNDS: dict[Priority, int] = {"critical": 8, "high": 16, "normal": 32, "low": 64}
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cloud_sync import LinkError
+from cloud_sync.envelope import Envelope
 from cloud_sync.models import KeyFileError, ModelUpdatesConfig
 from cloud_sync.models.mqtt import MqttDeviceLink
 from cloud_sync.models.zmq import ZmqDeviceLink
@@ -58,7 +59,7 @@ def build_runtime(
     terminal = LiveTerminal() if mode == "tty" else None
     sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {})
 
-    def envelope(result: Result) -> dict[str, Any]:
+    def envelope(result: Result) -> Envelope:
         return result.envelope(config.device.id, boot_id)
 
     streams: list[StreamParts] = []
@@ -80,7 +81,7 @@ def _stream(
     service: AcceleratorService,
     submit: Submit,
     sinks: dict[str, Sink],
-    envelope: Callable[[Result], dict[str, Any]],
+    envelope: Callable[[Result], Envelope],
     base_dir: Path,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []

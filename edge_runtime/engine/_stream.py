@@ -17,8 +17,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from cloud_sync.envelope import Envelope
 from edge_runtime.channel import Channel, ChannelClosed
 from edge_runtime.drops import SHUTDOWN, DropCounter
 from edge_runtime.frames import Frame, Item, Reading
@@ -54,7 +54,7 @@ class StreamRunner:
         infer: InferStep | None,
         stages: list[Stage],
         sinks: list[Sink],
-        envelope: Callable[[Result], dict[str, Any]],
+        envelope: Callable[[Result], Envelope],
         inflight: int = 4,
     ) -> None:
         self.name = name
@@ -126,7 +126,7 @@ class StreamRunner:
             for sink in self.sinks:
                 self._send(sink, envelope)
 
-    def _send(self, sink: Sink, envelope: dict[str, Any]) -> None:
+    def _send(self, sink: Sink, envelope: Envelope) -> None:
         try:
             sink.send(envelope)
         except Exception as exc:  # one failing sink never stops the stream or the other sinks

@@ -8,8 +8,8 @@ import logging
 import queue
 import threading
 from pathlib import Path
-from typing import Any
 
+from cloud_sync.envelope import Envelope
 from edge_runtime.drops import QUEUE_FULL, DropCounter
 from edge_runtime.sinks._base import Sink
 
@@ -32,7 +32,7 @@ class JsonlSink(Sink):
         self._thread = threading.Thread(target=self._write_loop, name=f"sink:{name}", daemon=True)
         self._thread.start()
 
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         try:
             self._queue.put_nowait(envelope)
         except queue.Full:

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from cloud_sync import Envelope
 from edge_runtime.config import load_config
 from edge_runtime.engine import build_runtime
 from edge_runtime.sinks import Sink
@@ -54,7 +55,7 @@ class RecordingSink(Sink):
         self.events = events
         self.received = 0
 
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         self.received += 1
 
     async def close(self) -> None:
