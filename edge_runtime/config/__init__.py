@@ -18,7 +18,7 @@ from edge_runtime.config._models import (
     StreamConfig,
 )
 from edge_runtime.config._references import resolve_path
-from edge_runtime.sections import PRIORITIES, AcceleratorConfig, Priority, StrictModel
+from edge_runtime.sections import PRIORITIES, AcceleratorConfig, Priority, StrictModel, WatchdogConfig
 
 __all__ = [
     "PRIORITIES",
@@ -34,6 +34,7 @@ __all__ = [
     "StatusConfig",
     "StreamConfig",
     "StrictModel",
+    "WatchdogConfig",
     "load_config",
     "resolve_path",
 ]

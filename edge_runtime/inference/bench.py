@@ -41,7 +41,8 @@ def _cases(models_dir: Path, shipped_dir: Path) -> list[Case]:
     ]
 
 
-def _timed(step: Callable[[], object], seconds: float, least: int = 20) -> list[float]:
+def timed(step: Callable[[], object], seconds: float, least: int = 20) -> list[float]:
+    """Milliseconds of each call of `step`, called for about `seconds` (at least `least` times, at most 5000)."""
     samples: list[float] = []
     end = time.perf_counter() + seconds
     while len(samples) < least or time.perf_counter() < end:
@@ -59,9 +60,9 @@ def _row(case: Case, threads: int, frame: np.ndarray[Any, np.dtype[np.uint8]], s
     runner: TfliteRunner = handle.instantiate()
     sample = Frame(case.name, 0, 0.0, 0.0, frame)
     geometry = runner.preprocess(sample)
-    invoke = _timed(runner.invoke, seconds)
-    pre = _timed(lambda: runner.preprocess(sample), seconds / 4)
-    post = _timed(lambda: runner.decode(geometry), seconds / 4)
+    invoke = timed(runner.invoke, seconds)
+    pre = timed(lambda: runner.preprocess(sample), seconds / 4)
+    post = timed(lambda: runner.decode(geometry), seconds / 4)
     p = np.percentile
     return (
         f"{case.name:<22} {threads:>7} {len(invoke):>6} {p(invoke, 50):>11.3f} {p(invoke, 99):>9.3f}"
