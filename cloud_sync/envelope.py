@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypedDict
 
+from cloud_sync.strict_json import dumps as strict_dumps
+
 Priority = Literal["critical", "high", "normal", "low"]
 PRIORITIES: tuple[Priority, ...] = ("critical", "high", "normal", "low")  # most urgent first
 EVENT_KINDS = frozenset({"event", "alert"})
@@ -125,8 +127,9 @@ def topic_of(prefix: str, envelope: Mapping[str, object]) -> str:
 
 
 def encode(envelope: Mapping[str, object]) -> bytes:
-    """Compact JSON, UTF-8: the same bytes in the outbox and on the wire."""
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact, strict JSON (non-finite numbers as null, flagged: see strict_json), UTF-8: the same bytes in the
+    outbox and on the wire."""
+    return strict_dumps(envelope, ensure_ascii=False).encode()
 
 
 def decode(payload: bytes) -> dict[str, Any]:
