@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from edge_runtime._compat import TaskGroup
+from edge_runtime.config import StreamConfig
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import StreamRunner
 from edge_runtime.sinks import Sink
@@ -39,6 +40,14 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class StreamParts:
     runner: StreamRunner
     source: Source
+    config: StreamConfig | None = None  # what it was built from (the console and hot reload read it)
+
+
+class StreamTasks(NamedTuple):
+    """A running stream: its source, and its dispatch and collect under one task (`drain`)."""
+
+    source: asyncio.Task[None]
+    drain: asyncio.Task[None]
 
 
 @dataclass
@@ -52,10 +61,12 @@ class Runtime:
     background: dict[str, Background] = field(default_factory=dict)
     status: StatusDisplay | None = None
     drain_timeout: float = 2.5  # then the sinks close (<= 0.5 s) and the lanes stop (<= 1.5 s): under 5 s in all
+    on_started: list[Callable[[], None]] = field(default_factory=list)  # the stream tasks run (readiness, READY=1)
+    on_stopping: list[Callable[[], None]] = field(default_factory=list)  # an orderly stop began (STOPPING=1)
 
     def __post_init__(self) -> None:
-        self._sources: asyncio.Task[None] | None = None  # every source, under one task: cancelling it stops them
-        self._streams: asyncio.Task[None] | None = None  # every stream's dispatch and collect, under one task
+        self._group: TaskGroup | None = None  # the streams' task group while they run (hot reload adds to it)
+        self._running: dict[str, StreamTasks] = {}  # by stream name: what `stop` and `remove_stream` act on
         self._drain_deadline: asyncio.TimerHandle | None = None  # set by the first `stop()`
         self.failed: list[str] = []  # background parts that stopped with an error (the run then stops too)
 
@@ -85,34 +96,64 @@ class Runtime:
             self._cancel_streams()
             return
         log.info("stopping: draining streams")
+        for hook in self.on_stopping:
+            hook()
         for parts in self.streams:
             parts.runner.channel.close()  # what is queued drains; a capture thread's later puts are refused
-        if self._sources is not None:
-            self._sources.cancel()
+        for tasks in self._running.values():
+            tasks.source.cancel()
         self._drain_deadline = asyncio.get_running_loop().call_later(self.drain_timeout, self._cancel_streams)
 
     async def _run_streams(self) -> None:
         async with TaskGroup() as group:
-            self._sources = group.create_task(self._run_sources(), name="sources")
-            self._streams = group.create_task(self._drain_streams(), name="streams")
+            self._group = group
+            for parts in self.streams:
+                self._start_stream(group, parts)
             if self._drain_deadline is not None:  # stopped before the streams started
-                self._sources.cancel()
+                for tasks in self._running.values():
+                    tasks.source.cancel()
+            for hook in self.on_started:
+                hook()
+        self._group = None
 
-    async def _run_sources(self) -> None:
-        async with TaskGroup() as group:
-            for parts in self.streams:
-                group.create_task(self._source(parts), name=f"source:{parts.runner.name}")
+    def _start_stream(self, group: TaskGroup, parts: StreamParts) -> None:
+        name = parts.runner.name
+        source = group.create_task(self._source(parts), name=f"source:{name}")
+        self._running[name] = StreamTasks(source, group.create_task(self._drain(parts), name=f"stream:{name}"))
 
-    async def _drain_streams(self) -> None:
+    @staticmethod
+    async def _drain(parts: StreamParts) -> None:
         async with TaskGroup() as group:
-            for parts in self.streams:
-                group.create_task(parts.runner.dispatch(), name=f"dispatch:{parts.runner.name}")
-                group.create_task(parts.runner.collect(), name=f"collect:{parts.runner.name}")
+            group.create_task(parts.runner.dispatch(), name=f"dispatch:{parts.runner.name}")
+            group.create_task(parts.runner.collect(), name=f"collect:{parts.runner.name}")
+
+    def add_stream(self, parts: StreamParts) -> None:
+        """Start one more stream in the running task group (hot reload); the others are not touched."""
+        if self._group is None or self._drain_deadline is not None:
+            raise RuntimeError("the runtime is not running")
+        self.streams.append(parts)
+        self._start_stream(self._group, parts)
+
+    async def remove_stream(self, name: str) -> None:
+        """Stop one stream as a whole stop would (its source ends, it drains, its stages flush into the sinks);
+        the other streams and the sinks keep running."""
+        parts = next(p for p in self.streams if p.runner.name == name)
+        tasks = self._running.pop(name)
+        parts.runner.channel.close()
+        tasks.source.cancel()
+        _, late = await asyncio.wait([tasks.drain], timeout=self.drain_timeout)
+        if late:
+            log.warning("stream %r did not drain in time: cancelled", name)
+            tasks.drain.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        parts.runner.flush()
+        self.streams.remove(parts)
 
     def _cancel_streams(self) -> None:
-        if self._streams is not None and not self._streams.done():
-            log.warning("streams did not drain in time: cancelled")
-            self._streams.cancel()
+        for name, tasks in self._running.items():
+            if not tasks.drain.done():
+                log.warning("stream %r did not drain in time: cancelled", name)
+                tasks.drain.cancel()
 
     @staticmethod
     async def _source(parts: StreamParts) -> None:

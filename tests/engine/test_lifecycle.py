@@ -76,6 +76,7 @@ streams:
     sinks: [mem]
 sinks:
   mem: {{type: memory}}
+http: {{enabled: false}}
 """
     )
     return path
