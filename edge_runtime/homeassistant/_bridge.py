@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from cloud_sync import Inbound
+from cloud_sync.envelope import Envelope
 from edge_runtime._compat import TaskGroup
 from edge_runtime.control import StreamControl
 from edge_runtime.drops import SUPERSEDED
@@ -136,7 +137,7 @@ class HomeAssistantBridge(Sink):
 
     # -- results in (from every stream, on the loop) --
 
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         self.snapshots.on_envelope(envelope)
         stream = self.streams.get(str(envelope.get("stream")))
         if stream is None or not stream.labels:

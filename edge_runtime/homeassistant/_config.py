@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from cloud_sync.config import ByteSize
-from edge_runtime.config._base import StrictModel
+from edge_runtime.sections import StrictModel
 
 RESERVED_LABELS = frozenset({"detect", "fps", "stats", "snapshot"})  # state-topic levels of their own
 
