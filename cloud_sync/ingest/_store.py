@@ -18,7 +18,7 @@ from typing import Any
 
 from cloud_sync.ingest._devices import device_updates
 from cloud_sync.ingest._rows import Keyed, ModelStatus, Rejected, Row
-from cloud_sync.ingest._schema import POSTGRES, SQLITE, Dialect, pending
+from cloud_sync.ingest._schema import POSTGRES, SQLITE, Dialect, SchemaError, pending
 
 log = logging.getLogger("cloud_sync.ingest")
 _LOCK_ID = 15_015  # PostgreSQL advisory lock held while migrating
@@ -201,7 +201,7 @@ def open_store(db: str) -> Store:
         raise ValueError(f"{db}: {_line(exc)}") from None
     try:
         store.migrate()
-    except _database_errors(store.dialect) as exc:
+    except (SchemaError, *_database_errors(store.dialect)) as exc:
         store.close()
         raise ValueError(f"{store.where}: {_line(exc)}") from None
     except BaseException:
