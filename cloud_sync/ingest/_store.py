@@ -199,9 +199,10 @@ def open_store(db: str) -> Store:
         store = opener(db)
     except sqlite3.Error as exc:
         raise ValueError(f"{db}: {_line(exc)}") from None
+    refusals: tuple[type[Exception], ...] = (SchemaError, *_database_errors(store.dialect))
     try:
         store.migrate()
-    except (SchemaError, *_database_errors(store.dialect)) as exc:
+    except refusals as exc:
         store.close()
         raise ValueError(f"{store.where}: {_line(exc)}") from None
     except BaseException:
