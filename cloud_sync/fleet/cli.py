@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cloud_sync.fleet import simulate
 from cloud_sync.fleet.registry import assign, devices, table
 from cloud_sync.ingest import open_store
 from cloud_sync.ingest.cli import add_db_argument
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     group.add_argument("--group", required=True)
     group.add_argument("devices", nargs="+", metavar="DEVICE")
     group.set_defaults(func=_assign)
+    simulate.register(sub)
 
 
 def _status(args: argparse.Namespace) -> int:

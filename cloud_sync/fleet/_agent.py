@@ -1,0 +1,126 @@
+"""One simulated device: the real device-side code with a fake interpreter.
+
+Results go through the real `Uplink` (outbox, MQTT transport with its own client id, retained ``online`` status
+and ``offline`` Last Will); model pushes come in through the real `MqttDeviceLink`, `ModelInbox` and
+`ModelReceiver` (signature, version, size, chunks, SHA-256). Only loading is fake: `FakeInstaller` "loads" a
+model in a set time and fails the canary when told to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cloud_sync.config import CloudConfig, MqttConfig, OutboxConfig
+from cloud_sync.models.config import ModelUpdatesConfig
+from cloud_sync.models.inbox import ModelInbox, Report
+from cloud_sync.models.keys import TrustedKeys
+from cloud_sync.models.manifest import Manifest
+from cloud_sync.models.mqtt import MqttDeviceLink
+from cloud_sync.models.receiver import ModelReceiver
+from cloud_sync.models.store import ModelStore, StoredModel
+from cloud_sync.uplink import Uplink
+
+if sys.version_info >= (3, 11):
+    from asyncio import TaskGroup
+else:  # pragma: no cover
+    from taskgroup import TaskGroup
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """What every simulated device shares."""
+
+    mqtt: MqttConfig
+    workdir: Path
+    keys: TrustedKeys
+    prefix: str = "edge"
+    groups: tuple[str, ...] = ()
+    rate: float = 1.0  # results per second; 0: none
+    load_s: float = 0.2  # how long the fake interpreter takes to load a model
+
+
+class FakeInstaller:
+    """Loads in `load_s`, fails the canary when `fails`, else activates in the real model store."""
+
+    def __init__(self, store: ModelStore, load_s: float, fails: bool) -> None:
+        self.store = store
+        self.load_s = load_s
+        self.fails = fails
+
+    def inventory(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for directory in self.store.root.glob("*"):
+            active = self.store.active(directory.name)
+            if active is not None:
+                out[active.name] = {"version": active.version, "sha256": active.sha256}
+        return out
+
+    async def install(self, model: StoredModel, manifest: Manifest, report: Report) -> None:
+        active = self.store.active(model.name)
+        if active is not None and manifest.version <= active.version and not manifest.rollback:
+            await report("rejected", f"version {manifest.version} is not newer than the active one")
+            return
+        await asyncio.sleep(self.load_s)
+        if self.fails:
+            self.store.discard(model)
+            await report("rejected", "canary: simulated failure")
+            return
+        await report("canary", median_ms=1.0)
+        self.store.activate(model, active, manifest.created_at)
+        await report("active")
+
+    async def rollback(self, manifest: Manifest, report: Report) -> None:
+        previous = self.store.previous(manifest.name)
+        if previous is None:
+            await report("rejected", "no previous version to roll back to (kept: none)")
+            return
+        self.store.activate(previous, None, manifest.created_at)
+        await report("rolled_back", "requested", restored_version=previous.version)
+
+
+class Agent:
+    """Device `name`: `run()` until cancelled."""
+
+    def __init__(self, spec: AgentSpec, name: str, *, fails: bool = False) -> None:
+        self.name = name
+        self.spec = spec
+        home = spec.workdir / name
+        cloud = CloudConfig(mqtt=spec.mqtt.model_copy(update={"client_id": f"edge-{name}"}),
+                            outbox=OutboxConfig(path=home / "outbox.db"), topic_prefix=spec.prefix)
+        self.uplink = Uplink(cloud, name)
+        store = ModelStore(home / "models")
+        self.installer = FakeInstaller(store, spec.load_s, fails)
+        receiver = ModelReceiver(name, config=ModelUpdatesConfig(dir=store.root, groups=list(spec.groups)),
+                                 keys=spec.keys, store=store, inventory=self.installer.inventory)
+        self.link = MqttDeviceLink(spec.mqtt, name, spec.groups, spec.prefix)
+        self.inbox = ModelInbox(self.link, receiver, self.installer)
+        self.boot_id = f"{name}-{time.time_ns():x}"
+        self.sent = 0
+
+    async def run(self, phase: float = 0.0) -> None:
+        async with TaskGroup() as group:
+            group.create_task(self.uplink.run(), name=f"{self.name}:uplink")
+            group.create_task(self.link.run(), name=f"{self.name}:models-link")
+            group.create_task(self.inbox.run(), name=f"{self.name}:models")
+            if self.spec.rate > 0:
+                group.create_task(self._results(phase), name=f"{self.name}:results")
+
+    async def _results(self, phase: float) -> None:
+        period = 1.0 / self.spec.rate
+        await asyncio.sleep(phase * period)
+        start = time.monotonic()
+        while True:
+            self.uplink.put(self.envelope())
+            self.sent += 1
+            await asyncio.sleep(max(start + self.sent * period - time.monotonic(), 0.0))
+
+    def envelope(self) -> dict[str, Any]:
+        now = time.time()
+        return {"device": self.name, "stream": "sim", "seq": self.sent, "boot_id": self.boot_id,
+                "ts_capture": now, "ts_result": now, "kind": "detections",
+                "payload": {"detections": [{"label": "face", "score": 0.9, "box": [0.1, 0.1, 0.2, 0.2]}]}}
