@@ -2,7 +2,7 @@
 
 The SQL is written once with ``?`` placeholders and ``{id}``/``{json}``/``{blob}`` types; a `Dialect` turns it
 into SQLite's or PostgreSQL's. Version 1: results, events and stats (each UNIQUE on device, boot_id, stream,
-seq), devices, model_status, rejected.
+seq), devices, model_status, rejected. Version 2: rollouts and rollout_devices.
 """
 
 from __future__ import annotations
@@ -51,6 +51,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE rejected (
             id {id}, topic TEXT NOT NULL, reason TEXT NOT NULL, size INTEGER NOT NULL, head {blob} NOT NULL,
             received_at DOUBLE PRECISION NOT NULL)""",
+    ),
+    (  # version 2: staged rollouts, kept so an interrupted one resumes
+        """CREATE TABLE rollouts (
+            rollout TEXT PRIMARY KEY, grp TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+            sha256 TEXT NOT NULL, waves TEXT NOT NULL, wave INTEGER NOT NULL, state TEXT NOT NULL,
+            reason TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
+        """CREATE TABLE rollout_devices (
+            rollout TEXT NOT NULL, device TEXT NOT NULL, wave INTEGER NOT NULL, state TEXT NOT NULL,
+            reason TEXT NOT NULL, PRIMARY KEY (rollout, device))""",
     ),
 )
 VERSION = len(MIGRATIONS)

@@ -62,4 +62,4 @@ def test_a_database_from_a_newer_tool_is_refused_in_one_line(tmp_path: object) -
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"edge-cloud fleet: {path}: the database's schema version 99 is newer than this edge-cloud's (1)"]
+        f"edge-cloud fleet: {path}: the database's schema version 99 is newer than this edge-cloud's (2)"]
