@@ -42,27 +42,29 @@ class AgentSpec:
     groups: tuple[str, ...] = ()
     rate: float = 1.0  # results per second; 0: none
     load_s: float = 0.2  # how long the fake interpreter takes to load a model
+    base: tuple[tuple[str, int], ...] = (("faces", 1),)  # models served from the start: (name, version)
 
 
 class FakeInstaller:
-    """Loads in `load_s`, fails the canary when `fails`, else activates in the real model store."""
+    """Serves `base` models from the start; a pushed version "loads" in `load_s`, then fails its canary when
+    `fails`, else becomes active (the previous one is kept for a rollback)."""
 
-    def __init__(self, store: ModelStore, load_s: float, fails: bool) -> None:
+    def __init__(self, store: ModelStore, base: dict[str, int], load_s: float, fails: bool) -> None:
         self.store = store
         self.load_s = load_s
         self.fails = fails
+        self.serving: dict[str, tuple[int, str]] = {name: (v, "0" * 64) for name, v in base.items()}
+        self.previous: dict[str, tuple[int, str]] = {}
+        self.installs = 0  # manifests that reached loading (a resumed rollout must not repeat finished ones)
 
     def inventory(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for directory in self.store.root.glob("*"):
-            active = self.store.active(directory.name)
-            if active is not None:
-                out[active.name] = {"version": active.version, "sha256": active.sha256}
-        return out
+        return {name: {"version": v, "sha256": sha, "previous": self.previous.get(name, (None,))[0]}
+                for name, (v, sha) in self.serving.items()}
 
     async def install(self, model: StoredModel, manifest: Manifest, report: Report) -> None:
-        active = self.store.active(model.name)
-        if active is not None and manifest.version <= active.version and not manifest.rollback:
+        self.installs += 1
+        active = self.serving.get(model.name, (0, ""))
+        if manifest.version <= active[0] and not manifest.rollback:
             await report("rejected", f"version {manifest.version} is not newer than the active one")
             return
         await asyncio.sleep(self.load_s)
@@ -71,16 +73,16 @@ class FakeInstaller:
             await report("rejected", "canary: simulated failure")
             return
         await report("canary", median_ms=1.0)
-        self.store.activate(model, active, manifest.created_at)
+        self.previous[model.name], self.serving[model.name] = active, (model.version, model.sha256)
         await report("active")
 
     async def rollback(self, manifest: Manifest, report: Report) -> None:
-        previous = self.store.previous(manifest.name)
+        previous = self.previous.pop(manifest.name, None)
         if previous is None:
             await report("rejected", "no previous version to roll back to (kept: none)")
             return
-        self.store.activate(previous, None, manifest.created_at)
-        await report("rolled_back", "requested", restored_version=previous.version)
+        self.serving[manifest.name] = previous
+        await report("rolled_back", "requested", restored_version=previous[0])
 
 
 class Agent:
@@ -94,7 +96,7 @@ class Agent:
                             outbox=OutboxConfig(path=home / "outbox.db"), topic_prefix=spec.prefix)
         self.uplink = Uplink(cloud, name)
         store = ModelStore(home / "models")
-        self.installer = FakeInstaller(store, spec.load_s, fails)
+        self.installer = FakeInstaller(store, dict(spec.base), spec.load_s, fails)
         receiver = ModelReceiver(name, config=ModelUpdatesConfig(dir=store.root, groups=list(spec.groups)),
                                  keys=spec.keys, store=store, inventory=self.installer.inventory)
         self.link = MqttDeviceLink(spec.mqtt, name, spec.groups, spec.prefix)
