@@ -1,7 +1,9 @@
 """The cloud side of a push: send the signed manifest, then serve exactly the chunks each device asks for.
 
 The device pulls (``models/need``), so the pusher keeps no per-chunk state: after a link drop the device asks
-again for what it lacks and the pusher sends just that. A manifest is sent again to a device that has said
+again for what it lacks and the pusher sends just that. A group push also sends every chunk once on the group
+topic right after the manifest (the broker fans it out to each member's subscription); a member pulls only the
+chunks that broadcast did not bring it. A manifest is sent again to a device that has said
 nothing for `retry` seconds (it may have missed it); a device that already finished answers with its outcome.
 
 A refusal of a manifest whose signature did not verify (``"unverified": true``, see `wire`) only repeats the
@@ -81,6 +83,7 @@ class ModelPusher:
         async with self._messages() as inbox:
             deadline = time.monotonic() + timeout
             await session.send_manifest(None)
+            await session.broadcast()
             watching = False
             while (left := deadline - time.monotonic()) > 0:
                 if session.done(time.monotonic()):
@@ -182,6 +185,19 @@ class _Session:
             await self.link.publish(topic, self.message)
             self.pusher.manifests_sent += 1
         self.last_manifest = time.monotonic()
+
+    async def broadcast(self) -> None:
+        """A group push: every chunk once on the group topic (members pull what they miss)."""
+        target, manifest = self.manifest.target, self.manifest
+        if target.group is None or manifest.action != "push":
+            return
+        topic = group_topic(self.link.prefix, target.group)
+        for index in range(manifest.chunks):
+            piece = self.data[index * manifest.chunk_size : (index + 1) * manifest.chunk_size]
+            if await self.link.publish(topic, chunk_message(manifest.push_id, index, piece)):
+                self.pusher.sent_chunks[index] += 1
+            if self.pusher.rate:
+                await asyncio.sleep(1.0 / self.pusher.rate)
 
     async def nudge(self) -> None:
         """Nothing heard for a while: send the manifest again to whoever has gone quiet."""

@@ -67,6 +67,7 @@ class ModelReceiver:
         self.transfers: dict[str, Transfer] = {}  # by model name: one transfer per model at a time
         self.finished: OrderedDict[str, bytes] = OrderedDict()  # push id -> its final status message
         self.handed: set[str] = set()  # push ids being installed or rolled back (a repeated manifest is ignored)
+        self.listening: set[str] = set()  # group pushes whose chunks come by broadcast: ask only once it stops
         self.counts: dict[str, int] = {"malformed": 0, "stray_chunks": 0, "duplicates": 0}
 
     def status(self, manifest: Manifest | None, state: str, reason: str | None = None, **fields: Any) -> Send:
@@ -108,6 +109,9 @@ class ModelReceiver:
             if now - transfer.last_progress > self.config.transfer_timeout:
                 have, total = len(transfer.have), transfer.manifest.chunks
                 actions.append(self._drop(transfer, f"transfer timed out: {have} of {total} chunks"))
+            elif transfer.push_id in self.listening and now - transfer.last_heard > self.config.need_timeout:
+                self.listening.discard(transfer.push_id)  # the broadcast is over: pull what it did not bring
+                actions += self._need(transfer)
             elif transfer.asked and now - transfer.last_heard > self.config.need_timeout:
                 actions += self._need(transfer, again=True)
         return actions
@@ -137,6 +141,9 @@ class ModelReceiver:
         transfer = Transfer(manifest, self.store.staging_path(manifest.name, manifest.push_id),
                             self.config.window, self.clock())  # fmt: skip
         self.transfers[manifest.name] = transfer
+        if manifest.target.group is not None and manifest.chunks:
+            self.listening.add(manifest.push_id)  # the pusher broadcasts the chunks on the group topic
+            return actions
         return actions + self._progress(transfer)
 
     def _admit(self, manifest: Manifest) -> None:
@@ -171,7 +178,8 @@ class ModelReceiver:
 
     def _progress(self, transfer: Transfer) -> list[Action]:
         if not transfer.complete:
-            return self._need(transfer)
+            return [] if transfer.push_id in self.listening else self._need(transfer)
+        self.listening.discard(transfer.push_id)
         transfer.close()
         del self.transfers[transfer.manifest.name]
         self.handed.add(transfer.push_id)
@@ -188,6 +196,7 @@ class ModelReceiver:
     def _drop(self, transfer: Transfer, reason: str) -> Send:
         log.warning("model push %s refused: %s", transfer.manifest.label, reason)
         transfer.discard()
+        self.listening.discard(transfer.push_id)
         self.transfers.pop(transfer.manifest.name, None)
         return self.status(transfer.manifest, "rejected", reason)
 

@@ -4,57 +4,22 @@ state in a real SQLite database."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from cloud_sync.config import MqttConfig
 from cloud_sync.fleet import assign
-from cloud_sync.fleet._agent import Agent, AgentSpec
+from cloud_sync.fleet._agent import Agent
 from cloud_sync.fleet._plan import RolloutSpec
 from cloud_sync.fleet.rollout import Outcome, RolloutRunner
-from cloud_sync.fleet.simulate import agents, run_fleet
 from cloud_sync.ingest import open_store
-from cloud_sync.models.keys import TrustedKeys, generate_keys, load_private_key
+from cloud_sync.models.keys import load_private_key
 from cloud_sync.models.mqtt import MqttCloudLink
+from tests.fleet.simulated import MODEL, cloud, fleet
 from tests.fleet.support import wait_for
 from tests.support.mosquitto import Mosquitto
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
-MODEL = (Path(__file__).resolve().parents[2] / "models" / "digits_uint8.tflite").read_bytes()  # 99 kB, 2 chunks
-
-
-@contextlib.asynccontextmanager
-async def fleet(mosquitto: Mosquitto, tmp_path: Path, count: int, fail: float,
-                load_s: float = 0.05) -> AsyncIterator[list[Agent]]:
-    _, public = generate_keys(tmp_path / "fleet")
-    spec = AgentSpec(MqttConfig(host="127.0.0.1", port=mosquitto.port), tmp_path / "devices",
-                     TrustedKeys.load([public]), groups=("porch",), rate=0, load_s=load_s)
-    devices = agents(spec, count, fail)
-    task = asyncio.create_task(run_fleet(devices))
-    try:
-        for agent in devices:
-            assert await agent.link.wait_connected(20)
-        yield devices
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-@contextlib.asynccontextmanager
-async def cloud(mosquitto: Mosquitto) -> AsyncIterator[MqttCloudLink]:
-    link = MqttCloudLink(MqttConfig(host="127.0.0.1", port=mosquitto.port))
-    task = asyncio.create_task(link.run())
-    try:
-        assert await link.wait_connected(10)
-        yield link
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
 def rollout(db: str, tmp_path: Path, link: MqttCloudLink, **options: object) -> RolloutRunner:
     import hashlib
 
