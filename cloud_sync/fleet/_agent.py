@@ -98,7 +98,8 @@ class Agent:
         store = ModelStore(home / "models")
         self.installer = FakeInstaller(store, dict(spec.base), spec.load_s, fails)
         receiver = ModelReceiver(name, config=ModelUpdatesConfig(dir=store.root, groups=list(spec.groups)),
-                                 keys=spec.keys, store=store, inventory=self.installer.inventory)
+                                 keys=TrustedKeys(spec.keys.keys()),  # its own: key updates change it
+                                 store=store, inventory=self.installer.inventory)
         self.link = MqttDeviceLink(spec.mqtt, name, spec.groups, spec.prefix)
         self.inbox = ModelInbox(self.link, receiver, self.installer)
         self.boot_id = f"{name}-{time.time_ns():x}"

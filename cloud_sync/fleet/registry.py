@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from cloud_sync.ingest import Store
+from cloud_sync.models.manifest import KEYS_NAME
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def active_models(store: Store) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = {}
     for device, name, version in store.query(
             "SELECT device, name, version FROM model_status WHERE state = 'active' AND version IS NOT NULL "
-            "ORDER BY id"):
+            "AND name <> ? ORDER BY id", (KEYS_NAME,)):
         found.setdefault(device, {})[name] = version
     return found
 

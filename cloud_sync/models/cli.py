@@ -17,9 +17,18 @@ from typing import Any
 
 from cloud_sync.fleet.rollout_cli import add_rollout_command
 from cloud_sync.models._cloud import cloud_link_arguments, with_link
-from cloud_sync.models.keys import generate_keys, key_id, load_private_key
+from cloud_sync.models.keys import generate_keys, key_id, load_private_key, load_public_key, public_pem
 from cloud_sync.models.links import CloudLink
-from cloud_sync.models.manifest import DEFAULT_CHUNK, Manifest, Target, make_manifest, rollback_command, sign_manifest
+from cloud_sync.models.manifest import (
+    DEFAULT_CHUNK,
+    DEFAULT_EXPIRY_S,
+    Manifest,
+    Target,
+    key_update,
+    make_manifest,
+    rollback_command,
+    sign_manifest,
+)
 from cloud_sync.models.pusher import ModelPusher
 
 Command = Callable[[argparse.Namespace], int]
@@ -31,6 +40,14 @@ def add_keys_commands(subparsers: Any) -> None:
     generate = sub.add_parser("generate", help="write STEM.key (private, 0600) and STEM.pub")
     generate.add_argument("stem", type=Path, help="e.g. keys/fleet")
     generate.set_defaults(func=_keys_generate)
+    rotate = sub.add_parser("rotate", help="signed key update: trust new keys, retire old ones, fleet-wide")
+    _target(rotate)
+    rotate.add_argument("--key", type=Path, required=True, help="private key the devices trust now (signs it)")
+    rotate.add_argument("--add", type=Path, action="append", default=[], help="public key to trust (repeatable)")
+    rotate.add_argument("--retire", action="append", default=[],
+                        help="key id, or public key file, to trust no more (repeatable)")
+    cloud_link_arguments(rotate)
+    rotate.set_defaults(func=_keys_rotate)
 
 
 def add_models_commands(subparsers: Any) -> None:
@@ -47,6 +64,8 @@ def add_models_commands(subparsers: Any) -> None:
     push.add_argument("--model-json", help="changes to the model description, as JSON (decoder, labels, ...)")
     push.add_argument("--expect", type=int, help="group push: end when this many devices are done")
     push.add_argument("--watch", type=float, default=0.0, help="seconds to keep listening for a rollback")
+    push.add_argument("--expires-in", type=float, default=DEFAULT_EXPIRY_S,
+                      help="seconds after which devices refuse this push (default 7 days)")
     cloud_link_arguments(push)
     push.set_defaults(func=_models_push)
     status = sub.add_parser("status", help="which model versions a device serves")
@@ -75,11 +94,17 @@ def _keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_rotate(args: argparse.Namespace) -> int:
+    add = tuple(public_pem(load_public_key(path)) for path in args.add)
+    retire = tuple(key_id(load_public_key(Path(r))) if Path(r).is_file() else r for r in args.retire)
+    return _send(args, key_update(add, retire, _target_of(args)), b"", ok={"active"})
+
+
 def _models_push(args: argparse.Namespace) -> int:
     changes = json.loads(args.model_json) if args.model_json else None
     data = args.file.read_bytes()
     manifest = make_manifest(args.name, args.version, data, _target_of(args), chunk_size=args.chunk_size,
-                             rollback=args.rollback, model=changes)  # fmt: skip
+                             rollback=args.rollback, model=changes, expires_in=args.expires_in)  # fmt: skip
     return _send(args, manifest, data, ok={"active"})
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cloud_sync.models import key_updates
 from cloud_sync.models._transfer import Transfer
 from cloud_sync.models.config import ModelUpdatesConfig
 from cloud_sync.models.keys import TrustedKeys
@@ -69,6 +70,10 @@ class ModelReceiver:
         self.handed: set[str] = set()  # push ids being installed or rolled back (a repeated manifest is ignored)
         self.listening: set[str] = set()  # group pushes whose chunks come by broadcast: ask only once it stops
         self.counts: dict[str, int] = {"malformed": 0, "stray_chunks": 0, "duplicates": 0}
+        try:
+            key_updates.restore(keys, store.root)
+        except (ManifestError, ValueError) as exc:
+            log.error("trusted key updates not applied, using the configured keys: %s", exc)
 
     def status(self, manifest: Manifest | None, state: str, reason: str | None = None, **fields: Any) -> Send:
         """A status message for `manifest`; a final one is remembered and repeated if the manifest comes again."""
@@ -122,6 +127,11 @@ class ModelReceiver:
             return [Send(STATUS, done)]
         if manifest.push_id in self.handed:
             return []
+        if manifest.expired(time.time()):
+            log.warning("model push %s refused: expired", manifest.label)
+            return [self.status(manifest, "rejected", f"manifest expired at {manifest.expires_at:.0f}")]
+        if manifest.action == "keys":
+            return self._keys(manifest)
         current = self.transfers.get(manifest.name)
         if current is not None and current.push_id == manifest.push_id:  # sent again: the link may have dropped
             stalled = self.clock() - current.last_heard > self.config.need_timeout
@@ -145,6 +155,18 @@ class ModelReceiver:
             self.listening.add(manifest.push_id)  # the pusher broadcasts the chunks on the group topic
             return actions
         return actions + self._progress(transfer)
+
+    def _keys(self, manifest: Manifest) -> list[Action]:
+        """A verified key update: apply it (fleet-wide key rotation) or refuse it with the reason."""
+        try:
+            if not manifest.target.includes(self.device, tuple(self.config.groups)):
+                raise ManifestError(f"manifest for another device ({_describe(manifest)})")
+            summary = key_updates.apply(self.keys, manifest, self.store.root)
+        except ManifestError as exc:
+            log.warning("key update refused: %s", exc)
+            return [self.status(manifest, "rejected", str(exc))]
+        log.warning("key update applied: %s", summary)
+        return [self.status(manifest, "active", summary)]
 
     def _admit(self, manifest: Manifest) -> None:
         """Everything that can be decided from the signed manifest, before a byte of the model is fetched."""
