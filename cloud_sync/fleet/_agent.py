@@ -104,6 +104,7 @@ class Agent:
         self.inbox = ModelInbox(self.link, receiver, self.installer)
         self.boot_id = f"{name}-{time.time_ns():x}"
         self.sent = 0
+        self._producing: asyncio.Task[None] | None = None
 
     async def run(self, phase: float = 0.0) -> None:
         async with TaskGroup() as group:
@@ -111,7 +112,12 @@ class Agent:
             group.create_task(self.link.run(), name=f"{self.name}:models-link")
             group.create_task(self.inbox.run(), name=f"{self.name}:models")
             if self.spec.rate > 0:
-                group.create_task(self._results(phase), name=f"{self.name}:results")
+                self._producing = group.create_task(self._results(phase), name=f"{self.name}:results")
+
+    def stop_results(self) -> None:
+        """Stop producing results (the uplink goes on delivering what it holds)."""
+        if self._producing is not None:
+            self._producing.cancel()
 
     async def _results(self, phase: float) -> None:
         period = 1.0 / self.spec.rate

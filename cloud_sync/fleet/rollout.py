@@ -50,6 +50,7 @@ class RolloutRunner:
         self.progress = progress
         self._db = ThreadPoolExecutor(1, thread_name_prefix="rollout-db")
         self._writes: list[Future[None]] = []
+        self.chunks_sent = 0  # over every device and wave (a device pulls each chunk it lacks once, unless lost)
 
     async def run(self) -> Outcome:
         try:
@@ -117,6 +118,7 @@ class RolloutRunner:
 
         pusher = ModelPusher(self.link, on_status=on_status)
         await pusher.push(sign_manifest(manifest, self.key), manifest, data, timeout=self.spec.wave_timeout)
+        self.chunks_sent += sum(pusher.sent_chunks.values())
         await asyncio.gather(*(asyncio.wrap_future(f) for f in self._writes))
         self._writes.clear()
 
