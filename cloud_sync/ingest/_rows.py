@@ -81,6 +81,10 @@ def _parse(payload: bytes) -> dict[str, Any]:
         raise _Refused("JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise _Refused(f"not a JSON object: {type(value).__name__}")
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise _Refused("JSON holds a lone UTF-16 surrogate (\\ud800-\\udfff)") from None
     return value
 
 

@@ -107,20 +107,20 @@ class Store:
 
     # -- writing -----------------------------------------------------------------------------------------------
 
-    def write(self, rows: Sequence[Row]) -> Written:
+    def write(self, rows: Sequence[Row], attempts: int = 5) -> Written:
         """Store one batch; returns when it is committed (the caller then acknowledges its messages)."""
-        for attempt in range(5):
+        for attempt in range(1, attempts + 1):
             try:
                 with self.transaction() as cur:
                     return self._write(cur, rows)
             except self._retryable as exc:  # a deadlock or serialization failure between workers: try again
-                log.warning("%s: batch retried (%s)", self.where, exc)
-                if attempt == 4:
+                log.warning("%s: batch retried (%s)", self.where, _line(exc))
+                if attempt == attempts:
                     raise
             except self._refusals as exc:  # the database refused something in the batch
                 log.warning("%s: batch refused (%s); writing it row by row", self.where, _line(exc))
                 return self._write_each(rows)
-        raise AssertionError("unreachable")
+        return Written()  # attempts < 1: nothing tried
 
     def _write_each(self, rows: Sequence[Row]) -> Written:
         total = Written()
@@ -172,7 +172,8 @@ def _line(exc: BaseException) -> str:
 def _refused(row: Row, exc: BaseException) -> Rejected:
     topic = f"{row.device}/{row.table}/{row.stream}" if isinstance(row, Keyed) else getattr(row, "device", "?")
     payload = row.payload.encode(errors="replace") if isinstance(row, Keyed) else b""
-    reason = f"database refused it: {_line(exc)}"
+    topic = topic.encode(errors="replace").decode()
+    reason = f"database refused it: {_line(exc)}".encode(errors="replace").decode()
     return Rejected(topic, reason, len(payload), payload[:256], getattr(row, "received_at", 0.0))
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from cloud_sync.ingest._rows import MAX_BYTES, Keyed, classify
+from cloud_sync.ingest._rows import MAX_BYTES, classify
 from cloud_sync.ingest._store import Store, Written
 from cloud_sync.listen_sources import MqttOptions, MqttSource
 
@@ -37,13 +36,12 @@ class SharedSource(MqttSource):
 
 @dataclass
 class Totals:
-    """What this worker stored since it started; `lags` are seconds from a result's ts_result to its commit."""
+    """What this worker stored since it started."""
 
     batches: int = 0
     inserted: int = 0
     duplicates: int = 0
     rejected: int = 0
-    lags: list[float] = field(default_factory=list)
 
     def add(self, written: Written) -> None:
         self.batches += 1
@@ -56,8 +54,7 @@ class Totals:
                 f"{self.batches} batches")
 
 
-async def ingest(source: MqttSource, store: Store, totals: Totals, max_bytes: int = MAX_BYTES,
-                 keep_lags: bool = False) -> None:
+async def ingest(source: MqttSource, store: Store, totals: Totals, max_bytes: int = MAX_BYTES) -> None:
     """Consume `source` forever: classify each batch, commit it in the database's thread, then acknowledge."""
     prefix = source.options.prefix
     async for batch in source.batches():
@@ -65,9 +62,6 @@ async def ingest(source: MqttSource, store: Store, totals: Totals, max_bytes: in
         written = await asyncio.to_thread(store.write, rows)
         await source.ack()
         totals.add(written)
-        if keep_lags:
-            now = time.time()
-            totals.lags += [now - r.ts_result for r in rows if isinstance(r, Keyed) and r.ts_result]
         if written.rejected:
             log.info("%d message(s) rejected (see the rejected table)", written.rejected)
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from cloud_sync.ingest import classify, open_store
+from cloud_sync.ingest._rows import Keyed
 from tests.fleet.support import Worker, count, publish, results, wait_for
 from tests.support.mosquitto import Mosquitto
+from tests.support.postgres import Postgres
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
 ROWS = "SELECT count(*) FROM results"
@@ -61,6 +65,7 @@ def test_bad_messages_end_in_rejected_and_ingest_goes_on(mosquitto: Mosquitto, t
         ("edge/dev0/results/porch", json.dumps({"device": "dev0", "stream": "porch", "seq": 9, "boot_id": "b",
                                                 "x": "\u0000"}).encode()),
         ("edge/dev0/status", b"maybe"),
+        ("edge/dev0/results/porch", b'{"device": "dev0", "stream": "\\ud800", "seq": 1, "boot_id": "b"}'),
     ]
     publish(mosquitto.port, [good[0], *bad, *good[1:]])
     wait_for(lambda: count(db, "SELECT count(*) FROM rejected") >= len(bad), 30, "not every bad message rejected")
@@ -68,15 +73,31 @@ def test_bad_messages_end_in_rejected_and_ingest_goes_on(mosquitto: Mosquitto, t
     assert worker.stop() == len(good)
     reasons = _reasons(db)
     for expected in ("not JSON", "'seq'", "over the 2000-byte limit", "NaN", "differs from the topic", "NUL",
-                     "neither 'online' nor 'offline'"):
+                     "neither 'online' nor 'offline'", "lone UTF-16 surrogate"):
         assert any(expected in r for r in reasons), (expected, reasons)
 
 
 def _reasons(db: str) -> list[str]:
-    from cloud_sync.ingest import open_store
-
     store = open_store(db)
     try:
         return [str(r[0]) for r in store.query("SELECT reason FROM rejected")]
     finally:
         store.close()
+
+
+def test_a_row_the_database_refuses_goes_to_rejected_and_the_rest_of_the_batch_is_stored(postgres: Postgres) -> None:
+    db = postgres.database("refusals")
+    good = [classify("edge", topic, payload) for topic, payload in results(devices=1, per_device=3)]
+    first = good[0]
+    assert isinstance(first, Keyed)
+    refused = replace(first, seq=99, payload='{"not": "JSONB" ')  # past our checks, refused by PostgreSQL
+    store = open_store(db)
+    try:
+        written = store.write([*good, refused])
+        rows = store.query("SELECT count(*) FROM results")[0][0]
+        reasons = [r[0] for r in store.query("SELECT reason FROM rejected")]
+    finally:
+        store.close()
+    assert (written.inserted, written.rejected, rows) == (3, 1, 3)
+    assert len(reasons) == 1
+    assert reasons[0].startswith("database refused it: invalid input syntax for type json")
