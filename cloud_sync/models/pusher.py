@@ -80,7 +80,7 @@ class ModelPusher:
         listens that much longer after `active` for a rollback by the device's health watch.
         """
         session = _Session(self, signed, manifest, data, expect)
-        async with self._messages() as inbox:
+        async with self._messages(8 * (expect or len(manifest.target.devices))) as inbox:
             deadline = time.monotonic() + timeout
             await session.send_manifest(None)
             await session.broadcast()
@@ -117,8 +117,9 @@ class ModelPusher:
         return None
 
     @contextlib.asynccontextmanager
-    async def _messages(self) -> Any:
-        queue: asyncio.Queue[Inbound] = asyncio.Queue(4096)
+    async def _messages(self, size: int = 0) -> Any:
+        """Messages from devices, in a queue of `size` (at least 4096: a few statuses per device of a push)."""
+        queue: asyncio.Queue[Inbound] = asyncio.Queue(max(size, 4096))
 
         async def pump() -> None:
             async for message in self.link.inbound():
@@ -206,8 +207,15 @@ class _Session:
         for device in quiet:
             self.heard[device] = now
             await self.send_manifest(device)
-        if now - self.last_manifest > self.pusher.retry and (not self.heard or self.manifest.target.group is None):
+        if now - self.last_manifest > self.pusher.retry and (not self.heard or self.manifest.target.group is None
+                                                              or self._group_silent(now)):
             await self.send_manifest(None)
+
+    def _group_silent(self, now: float) -> bool:
+        """A group push expecting more devices than have finished, and nobody spoke for `retry`: some members may
+        have missed the manifest (members that finished answer a repeat with their outcome)."""
+        expected = self.expect is not None and len(self.final) < self.expect
+        return expected and now - self.quiet_since > self.pusher.retry
 
     async def handle(self, message: Inbound) -> None:
         body = _body(message)
