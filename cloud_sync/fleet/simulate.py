@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import signal
 import sys
 from pathlib import Path
 
 from cloud_sync._args import host_port
+from cloud_sync._until import until_stopped
 from cloud_sync.config import MqttConfig
 from cloud_sync.fleet._agent import Agent, AgentSpec
 from cloud_sync.models.keys import TrustedKeys
@@ -77,15 +77,9 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 async def _until_stopped(fleet: list[Agent], duration: float | None) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    task = asyncio.create_task(run_fleet(fleet), name="fleet")
     print(f"edge-cloud fleet simulate: {len(fleet)} devices running", file=sys.stderr, flush=True)
-    await asyncio.wait([task, asyncio.create_task(stop.wait())], timeout=duration,
-                       return_when=asyncio.FIRST_COMPLETED)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    print(f"edge-cloud fleet simulate: {sum(a.sent for a in fleet)} results sent", file=sys.stderr, flush=True)
+    try:
+        await until_stopped(run_fleet(fleet), duration, "fleet")
+    finally:
+        print(f"edge-cloud fleet simulate: {sum(a.sent for a in fleet)} results sent", file=sys.stderr, flush=True)
     return 0

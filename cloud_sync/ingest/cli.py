@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from cloud_sync._args import host_port
+from cloud_sync._until import until_stopped
 from cloud_sync.config import TlsConfig
 from cloud_sync.ingest._rows import MAX_BYTES
 from cloud_sync.ingest._store import open_store
@@ -60,22 +59,9 @@ async def _run(args: argparse.Namespace) -> int:
     source = _source(args)
     store = await asyncio.to_thread(open_store, args.db)
     totals = Totals()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    work = asyncio.create_task(ingest(source, store, totals, args.max_bytes), name="ingest")
-    waits: list[asyncio.Task[Any]] = [work, asyncio.create_task(stop.wait(), name="ingest-stop")]
-    if args.duration is not None:
-        waits.append(asyncio.create_task(asyncio.sleep(args.duration), name="ingest-duration"))
     try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        await until_stopped(ingest(source, store, totals, args.max_bytes), args.duration, "ingest")
     finally:
-        for task in waits:
-            task.cancel()
-        results = await asyncio.gather(*waits, return_exceptions=True)
         store.close()
         print(f"edge-cloud ingest: {totals.line()}", file=sys.stderr, flush=True)
-    if isinstance(results[0], Exception):
-        raise results[0]
     return 0
