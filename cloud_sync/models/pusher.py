@@ -98,6 +98,8 @@ class ModelPusher:
                     message = None
                 if message is not None:
                     await session.handle(message)
+                    while not inbox.empty():  # all that is waiting before nudging: a big group answers in bursts
+                        await session.handle(inbox.get_nowait())
                 await session.nudge()  # also while messages keep coming: a flood never holds back a resend
         return session.results()
 
