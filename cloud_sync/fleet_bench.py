@@ -74,7 +74,7 @@ async def bench_rollout(port: int, workdir: Path, devices: int, model_mb: float)
             final = await pusher.push(sign_manifest(manifest, key), manifest, model, timeout=600, expect=devices)
             active = sum(body.get("state") == "active" for body in final.values())
             out["group"] = _transfer(active, time.monotonic() - t0, before, await asyncio.to_thread(counters.fresh),
-                                     sum(pusher.sent_chunks.values()) - manifest.chunks)
+                                     sum(max(n - 1, 0) for n in pusher.sent_chunks.values()))
     finally:
         counters.close()
         store.close()
