@@ -1,9 +1,9 @@
 """One simulated device: the real device-side code with a fake interpreter.
 
-Results go through the real `Uplink` (outbox, MQTT transport with its own client id, retained ``online`` status
-and ``offline`` Last Will); model pushes come in through the real `MqttDeviceLink`, `ModelInbox` and
-`ModelReceiver` (signature, version, size, chunks, SHA-256). Only loading is fake: `FakeInstaller` "loads" a
-model in a set time and fails the canary when told to.
+One MQTT connection per device, as on a real one: the real `Uplink` (outbox, `MqttTransport` with its own client
+id, retained ``online`` status and ``offline`` Last Will) carries results out, and the same link carries model
+pushes in to the real `ModelInbox` and `ModelReceiver` (signature, version, size, chunks, SHA-256). Only loading
+is fake: `FakeInstaller` "loads" a model in a set time and fails the canary when told to.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from cloud_sync.models.config import ModelUpdatesConfig
 from cloud_sync.models.inbox import ModelInbox, Report
 from cloud_sync.models.keys import TrustedKeys
 from cloud_sync.models.manifest import Manifest
-from cloud_sync.models.mqtt import MqttDeviceLink
 from cloud_sync.models.receiver import ModelReceiver
 from cloud_sync.models.store import ModelStore, StoredModel
+from cloud_sync.models.wire import push_topics
+from cloud_sync.mqtt import MqttTransport
 from cloud_sync.uplink import Uplink
 
 if sys.version_info >= (3, 11):
@@ -100,16 +101,24 @@ class Agent:
         receiver = ModelReceiver(name, config=ModelUpdatesConfig(dir=store.root, groups=list(spec.groups)),
                                  keys=TrustedKeys(spec.keys.keys()),  # its own: key updates change it
                                  store=store, inventory=self.installer.inventory)
-        self.link = MqttDeviceLink(spec.mqtt, name, spec.groups, spec.prefix)
-        self.inbox = ModelInbox(self.link, receiver, self.installer)
+        transport = self.uplink.transport
+        assert isinstance(transport, MqttTransport)
+        self.link: MqttTransport = transport
+        self.inbox = ModelInbox(self.link, receiver, self.installer, push_topics(spec.prefix, name, spec.groups))
         self.boot_id = f"{name}-{time.time_ns():x}"
         self.sent = 0
         self._producing: asyncio.Task[None] | None = None
 
+    async def wait_connected(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self.link.wait_connected(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
     async def run(self, phase: float = 0.0) -> None:
         async with TaskGroup() as group:
-            group.create_task(self.uplink.run(), name=f"{self.name}:uplink")
-            group.create_task(self.link.run(), name=f"{self.name}:models-link")
+            group.create_task(self.uplink.run(), name=f"{self.name}:uplink")  # runs the link too
             group.create_task(self.inbox.run(), name=f"{self.name}:models")
             if self.spec.rate > 0:
                 self._producing = group.create_task(self._results(phase), name=f"{self.name}:results")

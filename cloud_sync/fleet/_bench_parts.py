@@ -77,7 +77,7 @@ async def running(fleet: list[Agent], timeout: float = 300.0) -> AsyncIterator[N
     try:
         started = time.monotonic()
         for agent in fleet:
-            if not await agent.link.wait_connected(max(timeout - (time.monotonic() - started), 0.1)):
+            if not await agent.wait_connected(max(timeout - (time.monotonic() - started), 0.1)):
                 raise RuntimeError(f"{agent.name} did not connect within {timeout:g} s")
         yield
     finally:

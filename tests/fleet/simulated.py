@@ -30,7 +30,7 @@ async def fleet(mosquitto: Mosquitto, tmp_path: Path, count: int, fail: float, l
     task = asyncio.create_task(run_fleet(devices))
     try:
         for agent in devices:
-            assert await agent.link.wait_connected(20)
+            assert await agent.wait_connected(20)
         yield devices
     finally:
         task.cancel()
