@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cloud_sync.config import CloudConfig, MqttConfig, OutboxConfig
+from cloud_sync.envelope import Envelope
 from cloud_sync.models.config import ModelUpdatesConfig
 from cloud_sync.models.inbox import ModelInbox, Report
 from cloud_sync.models.keys import TrustedKeys
@@ -137,7 +138,7 @@ class Agent:
             self.sent += 1
             await asyncio.sleep(max(start + self.sent * period - time.monotonic(), 0.0))
 
-    def envelope(self) -> dict[str, Any]:
+    def envelope(self) -> Envelope:
         now = time.time()
         return {"device": self.name, "stream": "sim", "seq": self.sent, "boot_id": self.boot_id,
                 "ts_capture": now, "ts_result": now, "kind": "detections",
