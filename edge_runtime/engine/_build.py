@@ -24,7 +24,7 @@ from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
-from edge_runtime.homeassistant import HomeAssistantBridge
+from edge_runtime.homeassistant.bridge import HomeAssistantBridge
 from edge_runtime.inference import ModelError
 from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan

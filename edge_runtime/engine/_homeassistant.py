@@ -8,14 +8,8 @@ from cloud_sync import MqttTransport, Transport
 from edge_runtime.config import RuntimeConfig, StreamConfig
 from edge_runtime.control import StreamControl
 from edge_runtime.engine._runtime import StreamParts
-from edge_runtime.homeassistant import (
-    BridgedStream,
-    DeviceSensors,
-    FrameRing,
-    HomeAssistantBridge,
-    HomeAssistantConfig,
-    Topics,
-)
+from edge_runtime.homeassistant import HomeAssistantConfig
+from edge_runtime.homeassistant.bridge import BridgedStream, DeviceSensors, FrameRing, HomeAssistantBridge, Topics
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import Sink
 from edge_runtime.sinks.cloud import CloudSink

@@ -1,21 +1,9 @@
-"""Home Assistant: MQTT discovery, Frigate-like state topics and opt-in control topics on the device's link."""
+"""Home Assistant: MQTT discovery, Frigate-like state topics and opt-in control topics on the device's link.
 
-from edge_runtime.homeassistant._bridge import BridgedStream, HomeAssistantBridge
-from edge_runtime.homeassistant._config import ControlConfig, HomeAssistantConfig
-from edge_runtime.homeassistant._discovery import Discovery, Entity, StreamEntities
-from edge_runtime.homeassistant._sensors import DeviceSensors
-from edge_runtime.homeassistant._snapshots import FrameRing
-from edge_runtime.homeassistant._topics import Topics
+The package's top holds only its config section (the config imports it); the bridge that runs is in
+`edge_runtime.homeassistant.bridge`.
+"""
 
-__all__ = [
-    "BridgedStream",
-    "ControlConfig",
-    "DeviceSensors",
-    "Discovery",
-    "Entity",
-    "FrameRing",
-    "HomeAssistantBridge",
-    "HomeAssistantConfig",
-    "StreamEntities",
-    "Topics",
-]
+from edge_runtime.homeassistant._config import ControlConfig, HomeAssistantConfig, SnapshotsConfig
+
+__all__ = ["ControlConfig", "HomeAssistantConfig", "SnapshotsConfig"]

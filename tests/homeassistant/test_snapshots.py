@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.homeassistant import HomeAssistantBridge
+from edge_runtime.homeassistant.bridge import HomeAssistantBridge
 from edge_runtime.imaging import BOX_COLOUR, pixel_box
 from edge_runtime.sinks.memory import MemorySink
 from tests.homeassistant.support import (
