@@ -24,6 +24,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from cloud_sync.bridge import wait_settled
 from cloud_sync.envelope import Message
 
 _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -147,10 +148,9 @@ class Connection:
             raise LinkDown(_text(exc)) from None
         conn._attach()
         try:
-            await asyncio.wait_for(asyncio.shield(conn._connack), timeout)
-        except asyncio.TimeoutError:
-            conn.abort()
-            raise LinkDown(f"no CONNACK within {timeout:g} s") from None
+            if not await wait_settled(conn._connack, timeout):
+                raise LinkDown(f"no CONNACK within {timeout:g} s")
+            conn._connack.result()  # a refused connection raises its LinkDown
         except BaseException:
             conn.abort()
             raise
@@ -230,17 +230,15 @@ class Connection:
         batch = Batch(1)
         if self._lost.done() or not self._send(batch, Message(1, topic, payload), qos, retain, windowed=False):
             return False
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(batch.done), timeout)
+        await wait_settled(batch.done, timeout)
         return batch.confirmed == [1]
 
     async def subscribe(self, topic: str, qos: int = 1, timeout: float = 10.0) -> None:
         """Subscribe and wait for the SUBACK (LinkDown when refused or not answered in `timeout`)."""
         future = self.request_subscription(topic, qos)
-        try:
-            await asyncio.wait_for(asyncio.shield(future), timeout)
-        except asyncio.TimeoutError:
-            raise LinkDown(f"subscribe {topic}: no SUBACK within {timeout:g} s") from None
+        if not await wait_settled(future, timeout):
+            raise LinkDown(f"subscribe {topic}: no SUBACK within {timeout:g} s")
+        future.result()  # a refused subscription raises its LinkDown
 
     def request_subscription(self, topic: str, qos: int = 1) -> asyncio.Future[None]:
         """Send SUBSCRIBE without waiting; the future settles with the SUBACK (or LinkDown)."""
@@ -283,8 +281,7 @@ class Connection:
     async def close(self, timeout: float = 2.0) -> None:
         """A clean DISCONNECT (the broker then keeps the Last Will to itself), then release everything."""
         if not self._lost.done() and self._client.disconnect() == _OK:
-            with contextlib.suppress(asyncio.TimeoutError, LinkDown):
-                await asyncio.wait_for(asyncio.shield(self._lost), timeout)
+            await wait_settled(self._lost, timeout)
         self.abort()
 
     def abort(self) -> None:
