@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from edge_runtime.cascade._checks import check_pipeline_shape
 from edge_runtime.config._errors import Problem
 from edge_runtime.config._models import BUILTIN_SINKS, InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._yaml import Marks, Path_
@@ -37,10 +38,7 @@ def check_references(config: RuntimeConfig, marks: Marks, file: str, base_dir: P
 
 def _check_pipeline(config: RuntimeConfig, base: Path_, stream: StreamConfig, problem: Report) -> None:
     stages = stream.pipeline if isinstance(stream.pipeline, list) else []
-    infers = [i for i, stage in enumerate(stages) if isinstance(stage, InferStageConfig)]
-    if infers and infers != [0]:
-        where = infers[1] if len(infers) > 1 else infers[0]
-        problem((*base, "pipeline", where), "a pipeline has at most one `infer` stage, and it comes first")
+    check_pipeline_shape(stages, config.models, lambda where, message: problem((*base, "pipeline", *where), message))
     seen: set[str] = set()
     for i, stage in enumerate(stages):
         stage_name = stage.name or stage.type

@@ -13,6 +13,7 @@ from cloud_sync import LinkError
 from cloud_sync.models import KeyFileError, ModelUpdatesConfig
 from cloud_sync.models.mqtt import MqttDeviceLink
 from cloud_sync.models.zmq import ZmqDeviceLink
+from edge_runtime.cascade import CascadeStep
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
@@ -21,6 +22,7 @@ from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal
 from edge_runtime.frames import Item
+from edge_runtime.gates import GATE_CONFIGS, build_gate
 from edge_runtime.inference import ModelError
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
@@ -84,7 +86,7 @@ def _stream(
     base_dir: Path,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
-    infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig)), None)
+    infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig) and s.on is None), None)
     if infer_config is not None:
         stats = service.register_stream(
             name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms
@@ -95,7 +97,10 @@ def _stream(
     source = build_source(config.source, name, stats.drops, base_dir)
     policy = source.channel_policy()
     channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer)
-    stages = [build_stage(s, name) for s in stages_config if not isinstance(s, InferStageConfig)]
+    gates = [build_gate(s, name) for s in stages_config if isinstance(s, GATE_CONFIGS)]
+    cascades = _cascades(name, config, stages_config, service, submit)
+    stats.crops.update({step.name: step.stats for step in cascades})
+    stages = [build_stage(s, name) for s in stages_config if not isinstance(s, (InferStageConfig, *GATE_CONFIGS))]
     stats.downstream.update({stage.name: stage.drops for stage in stages})
     runner = StreamRunner(
         name,
@@ -105,8 +110,25 @@ def _stream(
         stages=stages,
         sinks=[sinks[s] for s in config.sinks],
         envelope=envelope,
+        gates=gates,
+        cascades=cascades,
     )
     return StreamParts(runner, source)
+
+
+def _cascades(
+    name: str, config: StreamConfig, stages: list[Any], service: AcceleratorService, submit: Submit
+) -> list[CascadeStep]:
+    """The stream's cascade stages; each crop slot is registered with the stream's class and deadline."""
+    steps = [
+        CascadeStep(s.name, name, s.model, s.on, s.crop, config.priority, config.deadline_ms, submit)
+        for s in stages
+        if isinstance(s, InferStageConfig) and s.on is not None
+    ]
+    for step in steps:
+        for slot in step.slots:
+            service.register_stream(slot, config.priority, config.deadline_ms)
+    return steps
 
 
 def _sinks(

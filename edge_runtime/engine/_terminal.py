@@ -24,8 +24,16 @@ def status_line(stats: StreamStats, elapsed_s: float) -> str:
         f"{stats.stream:<12} {fps:6.1f} fps  p50 {snap['p50_ms']:6.1f} ms  p99 {snap['p99_ms']:6.1f} ms  "
         f"done {stats.completed}  drops {total}"
         + (f" ({detail})" if detail else "")
+        + _gate_part(stats)
         + (f"  after: {after}" if after else "")
     )
+
+
+def _gate_part(stats: StreamStats) -> str:
+    """`  gated 412 (gate p50 180 µs)` for a stream with gates."""
+    if not stats.gate_cost.count:
+        return ""
+    return f"  gated {stats.gated} (gate p50 {stats.gate_cost.quantiles()['p50_ms'] * 1e3:.0f} µs)"
 
 
 class LiveTerminal:

@@ -1,0 +1,47 @@
+"""The contract of a gate: before `infer`, say whether a frame is worth the accelerator.
+
+A frame a gate keeps closed is not submitted: it ends as `gated` (beside `completed` and the drop reasons),
+so ``offered == completed + gated + drops`` still holds. Gates run on the stream's dispatch path, one frame at
+a time, in a worker thread (OpenCV releases the GIL); their cost per frame is measured and shown in the stats.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+
+from edge_runtime.frames import Frame
+from edge_runtime.stats import StreamStats
+
+log = logging.getLogger("edge_runtime.gates")
+
+
+class Gate(ABC):
+    """One named gate stage of a stream."""
+
+    def __init__(self, name: str, stream: str) -> None:
+        self.name = name
+        self.stream = stream
+
+    @abstractmethod
+    def opens(self, frame: Frame, now: float) -> bool:
+        """True when ``frame`` goes on to `infer`; ``now`` is time.monotonic()."""
+
+
+def check_gates(gates: list[Gate], frame: Frame, stats: StreamStats) -> bool:
+    """True when every gate opens for ``frame`` (in order; the first closed one decides). Its cost is recorded.
+
+    A gate that fails is logged and treated as open: a broken gate must not blind the stream.
+    """
+    start = time.perf_counter()
+    try:
+        for gate in gates:
+            try:
+                if not gate.opens(frame, time.monotonic()):
+                    return False
+            except Exception as exc:
+                log.error("stream %r gate %r: %s: %s", gate.stream, gate.name, type(exc).__name__, exc)
+        return True
+    finally:
+        stats.gate_cost.add(time.perf_counter() - start)
