@@ -37,15 +37,16 @@ def check_pipeline_shape(stages: Sequence[Any], models: dict[str, ModelConfig], 
             report((i,), _misplaced(role))
     if "gate" in roles and "detector" not in roles:
         report((roles.index("gate"),), "a gate keeps frames from `infer`: add an `infer` stage after it")
-    detector = next((s for s in stages if stage_role(s) == "detector"), None)
-    chain = [detector.model] if isinstance(detector, InferStageConfig) else []
+    previous: InferStageConfig | None = None  # each cascade runs on the boxes of the infer stage before it
+    chain: list[str] = []
     for i, stage in enumerate(stages):
-        if not (isinstance(stage, InferStageConfig) and stage.on is not None):
+        if not isinstance(stage, InferStageConfig):
             continue
-        if not isinstance(detector, InferStageConfig):
+        if stage.on is not None and previous is None:
             report((i, "on"), "a cascade (`on:`) needs a detector `infer` stage before it")
-            continue
-        _check_cascade(i, stage, detector, models, chain, report)
+        elif stage.on is not None and previous is not None:
+            _check_cascade(i, stage, previous, models, chain, report)
+        previous = stage
         chain.append(stage.model)
 
 

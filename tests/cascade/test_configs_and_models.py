@@ -1,0 +1,82 @@
+"""The shipped MediaPipe models as configured for the runtime, and cascade configs that must be refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edge_runtime.cli import main
+from edge_runtime.config._accelerator import AcceleratorConfig
+from edge_runtime.frames import Frame
+from edge_runtime.inference import ModelConfig, load_model
+from tests.cascade.conftest import photo
+
+
+@pytest.mark.parametrize(("name", "people"), [("astronaut", 1), ("camera", 1), ("chelsea", 0), ("coffee", 0)])
+def test_person_detector_finds_the_people(models_yaml: str, name: str, people: int) -> None:
+    entry = yaml.safe_load(models_yaml)["models"]["person"]
+    handle = load_model("person", ModelConfig.model_validate(entry), AcceleratorConfig(threads=1), Path("/"))
+    kind, payload = handle.instantiate().run(Frame("test", 0, 0.0, 0.0, photo(name)))
+    assert kind == "detections"
+    assert [d["label"] for d in payload["detections"]] == ["person"] * people
+
+
+def _config(models_yaml: str, cascade: str) -> str:
+    return f"""\
+device: {{id: test-01}}
+{models_yaml}
+streams:
+  front:
+    source: {{type: synthetic, fps: 5}}
+    pipeline:
+      - {{type: infer, model: faces}}
+      - {cascade}
+"""
+
+
+BAD = [
+    (
+        "a cycle of models",
+        "{type: infer, model: person, on: {}}\n      - {type: infer, name: marks, model: faces, on: {}}",
+        "streams.front.pipeline.2.model: a cycle of models: faces -> person -> faces",
+    ),
+    (
+        "label the detector lacks",
+        "{type: infer, model: face_landmarks, on: {labels: [face, cat]}}",
+        "streams.front.pipeline.1.on.labels.1: model 'faces' has no label 'cat' (labels: face)",
+    ),
+    (
+        "a model on itself",
+        "{type: infer, name: again, model: faces, on: {labels: [face]}}",
+        "streams.front.pipeline.1.model: a cycle of models: faces -> faces",
+    ),
+    (
+        "cascade on a non-detector",
+        "{type: infer, model: face_landmarks, on: {}}\n      - {type: infer, model: person, on: {}}",
+        "streams.front.pipeline.2.on: a cascade runs on a detector's boxes; model 'face_landmarks' has a 'landmarks'",
+    ),
+    (
+        "cascade after a post stage",
+        "{type: filter}\n      - {type: infer, model: face_landmarks, on: {}}",
+        "streams.front.pipeline.2: a cascade comes right after the detector's `infer` stage",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "cascade", "expected"), BAD, ids=[b[0] for b in BAD])
+def test_bad_cascade_configs_are_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], models_yaml: str, name: str, cascade: str, expected: str
+) -> None:
+    path = tmp_path / "cfg.yaml"
+    text = _config(models_yaml, cascade)
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 2, name
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    file, number, _col, message = line.split(":", 3)
+    assert file == str(path)
+    entry = int(expected.split(".")[3].split(":", maxsplit=1)[0])  # streams.front.pipeline.N...
+    pipeline = next(i for i, row in enumerate(text.splitlines(), 1) if row.strip() == "pipeline:")
+    assert int(number) == pipeline + 1 + entry, line  # one line per stage
+    assert message.strip().startswith(expected), line
