@@ -50,8 +50,8 @@ def photo(name: str) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, ::-1])
 
 
-def write_photos(directory: Path, names: list[str]) -> Path:
+def write_photos(directory: Path, names: list[str], suffix: str = ".png") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(names):
-        cv2.imwrite(str(directory / f"{i:02d}-{name}.png"), photo(name))
+        cv2.imwrite(str(directory / f"{i:02d}-{name}{suffix}"), photo(name))
     return directory
