@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edge_runtime.inference._errors import ModelError
 
@@ -57,6 +58,34 @@ SHIPPED: dict[str, ShippedModel] = {
         sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
     ),
 }
+
+
+# How the runtime reads each shipped model: `models:` entries, under the names the example configs use.
+CONFIG_ENTRIES: dict[str, tuple[str, dict[str, Any]]] = {
+    "faces": ("face_detection_short_range", {"labels": ["face"], "decoder": {"type": "blazeface"}}),
+    "face_landmarks": ("face_landmark", {"decoder": {"type": "landmarks"}, "input": {"range": [0.0, 1.0]}}),
+    "person": (
+        "pose_detection",
+        {
+            "labels": ["person"],
+            "decoder": {
+                "type": "anchors",
+                "strides": [8, 16, 32, 32, 32],
+                **{key: 224.0 for key in ("x_scale", "y_scale", "w_scale", "h_scale")},
+            },
+            "input": {"resize": "letterbox", "range": [-1.0, 1.0]},
+        },
+    ),
+}
+
+
+def model_entries(dest_dir: Path = DEFAULT_DIR) -> dict[str, dict[str, Any]]:
+    """`models:` entries for the shipped models (fetched when missing), pinned by sha256."""
+    entries = {}
+    for name, (shipped, entry) in CONFIG_ENTRIES.items():
+        path = fetch(shipped, dest_dir)
+        entries[name] = {"path": str(path.resolve()), "sha256": SHIPPED[shipped].sha256, **entry}
+    return entries
 
 
 def fetch(
