@@ -71,7 +71,7 @@ CONFIG_ENTRIES: dict[str, tuple[str, dict[str, Any]]] = {
             "decoder": {
                 "type": "anchors",
                 "strides": [8, 16, 32, 32, 32],
-                **{key: 224.0 for key in ("x_scale", "y_scale", "w_scale", "h_scale")},
+                **dict.fromkeys(("x_scale", "y_scale", "w_scale", "h_scale"), 224.0),
             },
             "input": {"resize": "letterbox", "range": [-1.0, 1.0]},
         },
