@@ -26,8 +26,11 @@ def stage_role(stage: Any) -> str:
     return "gate" if stage.type in GATE_KINDS else "post"
 
 
-def check_pipeline_shape(stages: Sequence[Any], models: dict[str, ModelConfig], report: Report) -> None:
-    """Order of roles, one detector, and every cascade's model, labels and chain."""
+def check_pipeline_shape(
+    stages: Sequence[Any], models: dict[str, ModelConfig], streams: Sequence[str], report: Report
+) -> None:
+    """Order of roles, one detector, every cascade's model, labels and chain, and the streams gates listen to."""
+    _check_gate_streams(stages, streams, report)
     roles = [stage_role(s) for s in stages]
     for i, role in enumerate(roles):
         earlier = roles[:i]
@@ -48,6 +51,19 @@ def check_pipeline_shape(stages: Sequence[Any], models: dict[str, ModelConfig], 
             _check_cascade(i, stage, previous, models, chain, report)
         previous = stage
         chain.append(stage.model)
+
+
+def _check_gate_streams(stages: Sequence[Any], streams: Sequence[str], report: Report) -> None:
+    """A sensor gate fired by a stream names another stream of this config."""
+    this = streams[0]  # the stream whose pipeline this is comes first
+    for i, stage in enumerate(stages):
+        other = getattr(stage, "stream", None) if getattr(stage, "type", None) == "sensor" else None
+        if other is None:
+            continue
+        if other == this:
+            report((i, "stream"), "a sensor gate cannot be fired by its own stream's results")
+        elif other not in streams:
+            report((i, "stream"), f"unknown stream {other!r} (streams: {', '.join(sorted(streams))})")
 
 
 def _misplaced(role: str) -> str:

@@ -38,7 +38,10 @@ def check_references(config: RuntimeConfig, marks: Marks, file: str, base_dir: P
 
 def _check_pipeline(config: RuntimeConfig, base: Path_, stream: StreamConfig, problem: Report) -> None:
     stages = stream.pipeline if isinstance(stream.pipeline, list) else []
-    check_pipeline_shape(stages, config.models, lambda where, message: problem((*base, "pipeline", *where), message))
+    names = [str(base[-1]), *(n for n in config.streams if n != base[-1])]
+    check_pipeline_shape(
+        stages, config.models, names, lambda where, message: problem((*base, "pipeline", *where), message)
+    )
     seen: set[str] = set()
     for i, stage in enumerate(stages):
         stage_name = stage.name or stage.type

@@ -22,7 +22,7 @@ from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal
 from edge_runtime.frames import Item
-from edge_runtime.gates import GATE_CONFIGS, build_gate
+from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
 from edge_runtime.inference import ModelError
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
@@ -68,6 +68,7 @@ def build_runtime(
         streams.append(
             _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
         )
+    background.update(_wire_gates(streams))
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
@@ -114,6 +115,18 @@ def _stream(
         cascades=cascades,
     )
     return StreamParts(runner, source)
+
+
+def _wire_gates(streams: list[StreamParts]) -> dict[str, Background]:
+    """Sensor gates fired by another stream get a trigger among its sinks; every gate's own work runs beside."""
+    runners = {parts.runner.name: parts.runner for parts in streams}
+    work: dict[str, Background] = {}
+    for runner in runners.values():
+        for gate in runner.gates:
+            work[f"gate:{runner.name}:{gate.name}"] = gate.run
+            if isinstance(gate, SensorGate) and gate.config.stream is not None:
+                runners[gate.config.stream].sinks.append(GateTrigger(gate))
+    return work
 
 
 def _cascades(

@@ -28,6 +28,9 @@ class Gate(ABC):
     def opens(self, frame: Frame, now: float) -> bool:
         """True when ``frame`` goes on to `infer`; ``now`` is time.monotonic()."""
 
+    async def run(self) -> None:  # noqa: B027 - optional hook
+        """Background work (a sensor's subscription) owned by the runtime's task group. Default: nothing."""
+
 
 def check_gates(gates: list[Gate], frame: Frame, stats: StreamStats) -> bool:
     """True when every gate opens for ``frame`` (in order; the first closed one decides). Its cost is recorded.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from edge_runtime.gates import motion
+from edge_runtime.gates import motion, sensor
 from edge_runtime.gates._base import Gate
 from edge_runtime.gates.motion import MotionGateConfig
+from edge_runtime.gates.sensor import SensorGateConfig
 
-GateConfig = MotionGateConfig
-GATE_CONFIGS = (MotionGateConfig,)  # for isinstance: which pipeline stages are gates
+GateConfig = MotionGateConfig | SensorGateConfig
+GATE_CONFIGS = (MotionGateConfig, SensorGateConfig)  # for isinstance: which pipeline stages are gates
 
 
 def build_gate(config: GateConfig, stream: str) -> Gate:
@@ -15,3 +16,5 @@ def build_gate(config: GateConfig, stream: str) -> Gate:
     match config:
         case MotionGateConfig():
             return motion.build(config, stream)
+        case SensorGateConfig():
+            return sensor.build(config, stream)
