@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from edge_runtime.config._models import InferStageConfig
 from edge_runtime.inference import ModelConfig
 from edge_runtime.inference.decoders import DETECTOR_KINDS
 
@@ -21,7 +20,8 @@ _ORDER = {"gate": 0, "detector": 1, "cascade": 2, "post": 3}
 
 
 def stage_role(stage: Any) -> str:
-    if isinstance(stage, InferStageConfig):
+    """gate, detector (the first `infer`), cascade (an `infer` with `on:`) or post (every other stage)."""
+    if stage.type == "infer":
         return "detector" if stage.on is None else "cascade"
     return "gate" if stage.type in GATE_KINDS else "post"
 
@@ -40,10 +40,10 @@ def check_pipeline_shape(
             report((i,), _misplaced(role))
     if "gate" in roles and "detector" not in roles:
         report((roles.index("gate"),), "a gate keeps frames from `infer`: add an `infer` stage after it")
-    previous: InferStageConfig | None = None  # each cascade runs on the boxes of the infer stage before it
+    previous: Any = None  # each cascade runs on the boxes of the `infer` stage before it
     chain: list[str] = []
     for i, stage in enumerate(stages):
-        if not isinstance(stage, InferStageConfig):
+        if stage.type != "infer":
             continue
         if stage.on is not None and previous is None:
             report((i, "on"), "a cascade (`on:`) needs a detector `infer` stage before it")
@@ -77,8 +77,8 @@ def _misplaced(role: str) -> str:
 
 def _check_cascade(  # noqa: PLR0917  (one call site; the names read better than a bundle)
     i: int,
-    stage: InferStageConfig,
-    detector: InferStageConfig,
+    stage: Any,
+    detector: Any,
     models: dict[str, ModelConfig],
     chain: list[str],
     report: Report,
@@ -97,7 +97,6 @@ def _check_cascade(  # noqa: PLR0917  (one call site; the names read better than
         )
         return
     known = known_labels(source)
-    assert stage.on is not None
     for j, label in enumerate(stage.on.labels or []):
         if known is not None and label not in known:
             message = f"model {detector.model!r} has no label {label!r} (labels: {', '.join(known)})"

@@ -20,7 +20,7 @@ from cloud_sync.config import Duration
 from edge_runtime.config._base import StrictModel
 from edge_runtime.frames import Frame
 from edge_runtime.gates._base import Gate
-from edge_runtime.sinks import Sink
+from edge_runtime.sinks._base import Sink
 from edge_runtime.sources._backoff import Backoff
 from edge_runtime.sources._payload import BadMessage, parse_values
 

@@ -6,11 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from edge_runtime.config import load_config
-from edge_runtime.engine import build_runtime
-from edge_runtime.sinks import MemorySink
 from edge_runtime.stats import StreamStats
-from tests.cascade.conftest import write_photos
+from tests.cascade.conftest import build, write_photos
 
 # MediaPipe face mesh: eye corners and the lips' middle.
 EYES = (33, 133, 362, 263)
@@ -19,28 +16,18 @@ MOUTH = (13, 14)
 
 def _run(tmp_path: Path, models_yaml: str, photos: list[str]) -> tuple[list[dict[str, Any]], StreamStats]:
     images = write_photos(tmp_path / "images", photos)
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(
+    runtime, memory = build(
+        tmp_path,
+        models_yaml,
         f"""\
-device: {{id: test-01}}
-accelerator: {{threads: 1}}
-{models_yaml}
-streams:
   faces:
     source: {{type: images, path: {images}, fps: 20}}
     priority: high
     pipeline:
       - {{type: infer, model: faces}}
       - {{type: infer, model: face_landmarks, on: {{labels: [face], min_score: 0.6}}, crop: {{expand: 0.25}}}}
-    sinks: [mem]
-sinks:
-  mem: {{type: memory}}
-status: {{display: off}}
-"""
+    sinks: [mem]""",
     )
-    runtime, _service = build_runtime(load_config(cfg), cfg.parent, display="off")
-    memory = next(s for s in runtime.sinks if s.name == "mem")
-    assert isinstance(memory, MemorySink)
     asyncio.run(runtime.run(duration=30))
     return list(memory.envelopes), runtime.streams[0].runner.stats
 

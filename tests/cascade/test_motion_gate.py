@@ -8,37 +8,25 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge_runtime.config import load_config
-from edge_runtime.engine import build_runtime
 from edge_runtime.frames import Frame
 from edge_runtime.gates import MotionGate, MotionGateConfig
 from edge_runtime.gates.clip import Clip, photo, write_clip
-from edge_runtime.sinks import MemorySink
+from tests.cascade.conftest import build
 
 
 def test_still_stretches_are_gated_moving_ones_run_the_model(tmp_path: Path, models_yaml: str) -> None:
     clip = write_clip(tmp_path / "clip.mp4", still=30, moving=8)
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(
+    runtime, memory = build(
+        tmp_path,
+        models_yaml,
         f"""\
-device: {{id: test-01}}
-accelerator: {{threads: 1}}
-{models_yaml}
-streams:
   porch:
     source: {{type: video, path: {clip.path}, realtime: false}}
     pipeline:
       - {{type: motion}}
       - {{type: infer, model: person}}
-    sinks: [mem]
-sinks:
-  mem: {{type: memory}}
-status: {{display: off}}
-"""
+    sinks: [mem]""",
     )
-    runtime, _service = build_runtime(load_config(cfg), cfg.parent, display="off")
-    memory = next(s for s in runtime.sinks if s.name == "mem")
-    assert isinstance(memory, MemorySink)
     asyncio.run(runtime.run(duration=60))
     stats = runtime.streams[0].runner.stats
     assert stats.offered == clip.frames

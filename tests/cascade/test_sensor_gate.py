@@ -10,41 +10,26 @@ from pathlib import Path
 import aiomqtt
 import numpy as np
 
-from edge_runtime.config import load_config
-from edge_runtime.engine import build_runtime
 from edge_runtime.engine._runtime import Runtime
 from edge_runtime.frames import Frame
 from edge_runtime.gates import SensorGate, SensorGateConfig
 from edge_runtime.sinks import MemorySink
+from tests.cascade.conftest import build
 from tests.support.mosquitto import Mosquitto
 
 HOLD_S = 1.5
 
 
 def _runtime(tmp_path: Path, models_yaml: str, gate: str, extra_stream: str = "") -> tuple[Runtime, MemorySink]:
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(
-        f"""\
-device: {{id: test-01}}
-accelerator: {{threads: 1}}
-{models_yaml}
-streams:
+    porch = f"""\
   porch:
     source: {{type: synthetic, fps: 20, width: 160, height: 120}}
     pipeline:
       - {gate}
       - {{type: infer, model: faces}}
     sinks: [mem]
-{extra_stream}
-sinks:
-  mem: {{type: memory}}
-status: {{display: off}}
-"""
-    )
-    runtime, _service = build_runtime(load_config(cfg), cfg.parent, display="off")
-    memory = next(s for s in runtime.sinks if s.name == "mem")
-    assert isinstance(memory, MemorySink)
-    return runtime, memory
+{extra_stream}"""
+    return build(tmp_path, models_yaml, porch)
 
 
 async def _until(condition: Callable[[], bool], timeout: float) -> None:
@@ -92,13 +77,17 @@ def test_opened_by_another_streams_results(tmp_path: Path, models_yaml: str) -> 
     door = """\
   door:
     source: {type: synthetic, kind: readings, fps: 2, count: 1}
-    sinks: []"""
+    sinks: [mem]"""
     runtime, memory = _runtime(tmp_path, models_yaml, gate, door)
     stats = runtime.streams[0].runner.stats
-    asyncio.run(runtime.run(duration=HOLD_S + 1.5))
-    assert 20 * (HOLD_S - 0.5) <= stats.completed <= 20 * (HOLD_S + 0.5)
+    asyncio.run(runtime.run(duration=HOLD_S + 2.0))
+    (reading,) = [e["ts_result"] for e in memory.envelopes if e["stream"] == "door"]
+    captured = [e["ts_capture"] for e in memory.envelopes if e["stream"] == "porch"]
+    assert len(captured) == stats.completed > 5
+    assert min(captured) >= reading - 0.3  # nothing well before the door's reading (a frame may be in the gate)
+    assert max(captured) <= reading + HOLD_S + 0.1  # closed again after hold...
+    assert max(captured) >= reading + HOLD_S - 0.5  # ...and open all through it
     assert stats.gated > 10
-    assert len(memory.envelopes) == stats.completed
     assert stats.offered == stats.completed + stats.gated + stats.drops.total
 
 
