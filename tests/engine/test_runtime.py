@@ -159,10 +159,14 @@ def test_demo_config_finds_the_face(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     by_source: dict[str, int] = {}
+    landmarks: dict[str, int] = {}
     for line in results.read_text().splitlines():
         env_ = json.loads(line)
         by_source[Path(env_["source"]).name] = len(env_["payload"]["detections"])
+        for detection in env_["payload"]["detections"]:
+            landmarks[Path(env_["source"]).name] = len(detection["sub"]["payload"]["points"])
     assert by_source["01-astronaut.png"] == 1
+    assert landmarks["01-astronaut.png"] == 468  # the face stream's cascade: landmarks on the face
     assert by_source["02-coffee.png"] == 0
     assert "[photos] " in proc.stdout
 
