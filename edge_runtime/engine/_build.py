@@ -23,7 +23,7 @@ from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal
 from edge_runtime.frames import Item
 from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
-from edge_runtime.inference import ModelError
+from edge_runtime.inference import ModelError, TfliteModelHandle
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
@@ -133,15 +133,32 @@ def _cascades(
     name: str, config: StreamConfig, stages: list[Any], service: AcceleratorService, submit: Submit
 ) -> list[CascadeStep]:
     """The stream's cascade stages; each crop slot is registered with the stream's class and deadline."""
-    steps = [
-        CascadeStep(s.name, name, s.model, s.on, s.crop, config.priority, config.deadline_ms, submit)
-        for s in stages
-        if isinstance(s, InferStageConfig) and s.on is not None
-    ]
+    steps: list[CascadeStep] = []
+    previous: str | None = None  # each cascade runs on the detections of the `infer` stage before it
+    for s in stages:
+        if not isinstance(s, InferStageConfig):
+            continue
+        if s.on is not None and previous is not None:
+            _check_cascade_labels(name, s, previous, service)
+            steps.append(CascadeStep(s.name, name, s.model, s.on, s.crop, config.priority, config.deadline_ms, submit))
+        previous = s.model
     for step in steps:
         for slot in step.slots:
             service.register_stream(slot, config.priority, config.deadline_ms)
     return steps
+
+
+def _check_cascade_labels(stream: str, stage: InferStageConfig, detector: str, service: AcceleratorService) -> None:
+    """Labels the config could not check (a label file, the model's metadata) are checked once it is loaded."""
+    handle = service.model(detector)
+    known = handle.model.labels if isinstance(handle, TfliteModelHandle) else None
+    wanted = stage.on.labels if stage.on is not None else None
+    missing = [label for label in wanted or [] if known is not None and label not in known]
+    if missing:
+        raise ModelError(
+            f"streams.{stream}.pipeline: cascade {stage.name!r}: model {detector!r} has no label "
+            f"{missing[0]!r} (labels: {', '.join(known or ())})"
+        )
 
 
 def _sinks(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from edge_runtime.sinks._writer import LineWriter
 from edge_runtime.stats import StreamStats
@@ -25,6 +25,7 @@ def status_line(stats: StreamStats, elapsed_s: float) -> str:
         f"done {stats.completed}  drops {total}"
         + (f" ({detail})" if detail else "")
         + _gate_part(stats)
+        + "".join(_crops_part(name, c.snapshot()) for name, c in stats.crops.items())
         + (f"  after: {after}" if after else "")
     )
 
@@ -34,6 +35,12 @@ def _gate_part(stats: StreamStats) -> str:
     if not stats.gate_cost.count:
         return ""
     return f"  gated {stats.gated} (gate p50 {stats.gate_cost.quantiles()['p50_ms'] * 1e3:.0f} µs)"
+
+
+def _crops_part(name: str, crops: dict[str, Any]) -> str:
+    """`  face_landmarks crops 120/123 (crop_stale 3)`: a cascade's crops done of those selected."""
+    drops = ", ".join(f"{k} {v}" for k, v in sorted(crops["drops"].items()) if v)
+    return f"  {name} crops {crops['completed']}/{crops['offered']}" + (f" ({drops})" if drops else "")
 
 
 class LiveTerminal:

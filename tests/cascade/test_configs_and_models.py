@@ -10,8 +10,8 @@ import yaml
 from edge_runtime.cli import main
 from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.frames import Frame
-from edge_runtime.inference import ModelConfig, load_model
-from tests.cascade.conftest import photo
+from edge_runtime.inference import ModelConfig, ModelError, load_model
+from tests.cascade.conftest import build, photo
 
 
 @pytest.mark.parametrize(("name", "people"), [("astronaut", 1), ("camera", 1), ("chelsea", 0), ("coffee", 0)])
@@ -80,3 +80,13 @@ def test_bad_cascade_configs_are_one_line_each(
     pipeline = next(i for i, row in enumerate(text.splitlines(), 1) if row.strip() == "pipeline:")
     assert int(number) == pipeline + 1 + entry, line  # one line per stage
     assert message.strip().startswith(expected), line
+
+
+def test_labels_from_a_file_are_checked_when_the_model_loads(tmp_path: Path, models_yaml: str) -> None:
+    (tmp_path / "faces.txt").write_text("face\n")
+    models = yaml.safe_load(models_yaml)
+    models["models"]["faces"]["labels"] = str(tmp_path / "faces.txt")
+    streams = "  front:\n    source: {type: synthetic, fps: 5}\n    pipeline:\n      - {type: infer, model: faces}\n"
+    streams += "      - {type: infer, model: face_landmarks, on: {labels: [cat]}}\n    sinks: [mem]"
+    with pytest.raises(ModelError, match=r"^streams\.front\.pipeline: cascade 'face_landmarks': model 'faces' has no"):
+        build(tmp_path, yaml.safe_dump(models), streams)
