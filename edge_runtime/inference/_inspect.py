@@ -66,6 +66,9 @@ def _guess_decoder(inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) 
         return "ssd_postprocess"
     if len(shapes) == 1 and len(shapes[0]) == 3:
         return {"type": "yolo", "threshold": 0.25}
+    sizes = sorted(int(np.prod(s)) for s in shapes)
+    if len(sizes) == 2 and sizes[0] == 1 and sizes[1] >= 30 and sizes[1] % 3 == 0:  # points x 3 and a presence
+        return {"type": "landmarks", "dims": 3}
     if len(shapes) == 2 and all(len(s) == 3 for s in shapes) and shapes[0][1] == shapes[1][1] and size:
         return _anchors_entry(shapes[0][1], width=size[1], height=size[0])
     return {"type": "classification", "top_k": 5}

@@ -89,3 +89,13 @@ def test_inspect_pose_detection_suggests_an_entry_that_finds_the_astronaut() -> 
     kind, payload = handle.instantiate().run(Frame("t", 0, 0.0, 0.0, photo("astronaut")))
     assert kind == "detections"
     assert len(payload["detections"]) == 1
+
+
+def test_inspect_face_landmark_suggests_the_landmarks_decoder() -> None:
+    text = inspect_model(fetch("face_landmark", REPO / "var" / "models"))
+    (entry,) = yaml.safe_load(text.split("suggested config entry:\n", 1)[1])["models"].values()
+    assert entry["decoder"] == {"type": "landmarks", "dims": 3}
+    handle = load_model("marks", ModelConfig.model_validate(entry), AcceleratorConfig(threads=1), Path("/"))
+    kind, payload = handle.instantiate().run(Frame("t", 0, 0.0, 0.0, photo("astronaut")[30:210, 150:330].copy()))
+    assert kind == "landmarks"
+    assert len(payload["points"]) == 468
