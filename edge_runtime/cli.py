@@ -18,7 +18,7 @@ from edge_runtime.engine._terminal import LiveTerminal, TerminalLogHandler
 
 USER_ERROR = 2
 
-COMMANDS = ("run", "validate", "schema", "models", "bench")
+COMMANDS = ("run", "validate", "schema", "models", "bench", "plan")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     from edge_runtime.bench.cli import add_bench_command
 
     add_bench_command(sub)
+    from edge_runtime.plan.cli import add_plan_command
+
+    add_plan_command(sub)
     return parser
 
 

@@ -12,6 +12,8 @@ QUEUE_FULL = "queue_full"  # a bounded queue was full
 ERROR = "error"  # the stage or model failed on this item
 SHUTDOWN = "shutdown"  # still queued when the runtime stopped
 OUTBOX_FULL = "outbox_full"
+STUCK = "stuck"  # ran past the watchdog's limit on a lane; the lane was replaced
+THERMAL = "thermal"  # shed by the thermal section (a warm or hot device runs fewer frames of low classes)
 
 
 # One thread-safe counter by reason serves the runtime and the cloud link (cloud_sync cannot import the runtime).

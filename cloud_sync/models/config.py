@@ -18,10 +18,10 @@ class CanaryConfig(_Strict):
 
     frames: int = Field(8, ge=0, le=256, description="Recent frames to run (0: no canary runs, no baseline).")
     latency_factor: float | None = Field(
-        3.0,
+        None,
         gt=1.0,
-        description="Refuse a model whose median run time exceeds this many times the active one's "
-        "(plus latency_slack_ms); null: no latency budget at the canary.",
+        description="An extra guard: refuse a model whose median run time exceeds this many times the active one's "
+        "(plus latency_slack_ms); null (the default): only the streams' budgets in the runtime's plan count.",
     )
     latency_slack_ms: float = Field(1.0, ge=0.0, description="Absolute allowance added to the latency budgets.")
 
@@ -32,8 +32,11 @@ class HealthConfig(_Strict):
     duration: Duration = Field(30.0, ge=0, description="How long to watch after the swap (e.g. 30s; 0: no watch).")
     window: int = Field(20, ge=2, le=10000, description="Runs judged together (the most recent ones).")
     max_error_rate: float = Field(0.2, ge=0.0, le=1.0, description="Share of runs failing or giving non-finite output.")
-    max_latency_factor: float = Field(
-        3.0, gt=1.0, description="Median run time over the window, as a multiple of the old model's at the canary."
+    max_latency_factor: float | None = Field(
+        None,
+        gt=1.0,
+        description="Roll back when the median run time over the window exceeds this multiple of the old model's "
+        "at the canary; null (the default): run time is judged by the canary's plan, not as a ratio.",
     )
 
 

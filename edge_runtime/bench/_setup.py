@@ -12,6 +12,7 @@ import numpy as np
 from edge_runtime.config import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig, load_model
+from edge_runtime.plan import ServiceTime, measure_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = ROOT / "models" / "mobilenet_v2_int8.tflite"
@@ -54,6 +55,12 @@ def measure_service_time(model: BenchModel, runs: int = 200) -> float:
         runner.run(item)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def measure_service(model: BenchModel, seconds: float = 1.0) -> ServiceTime:
+    """Median and p99 of one `Runner.run`, for the capacity plan (the plan's own measuring loop)."""
+    handle = load_model("bench", model.config(), model.accel(), ROOT)
+    return measure_runs(handle.instantiate(), [frame(model)], seconds)
 
 
 def input_size(path: Path, threads: int) -> tuple[int, int]:

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.bench._setup import BenchModel, measure_service_time
-from edge_runtime.config import load_config
+from edge_runtime.bench._setup import BenchModel, measure_service, measure_service_time
+from edge_runtime.config import RuntimeConfig, load_config
 from edge_runtime.engine import build_runtime
+from edge_runtime.plan import ServiceTime, predict
 from edge_runtime.sinks import MemorySink
+from edge_runtime.stats import StreamStats
 
 HIGH_FPS = 30.0
 
@@ -64,12 +66,15 @@ def run_case(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "overload.yaml"
         path.write_text(overload_yaml(model, policy, lanes=lanes, reserve=reserve, low_fps=low_fps, s=s))
-        runtime, service = build_runtime(load_config(path), path.parent, display="off")
+        config = load_config(path)
+        runtime, service = build_runtime(config, path.parent, display="off")
         s = measure_service_time(model)
+        alone = measure_service(model)
         asyncio.run(runtime.run(seconds))
     lane_figures = service.snapshot()["lanes"]
     s_loaded = sum(lane["busy_s"] for lane in lane_figures) / max(1, sum(lane["jobs"] for lane in lane_figures))
     sink = next(k for k in runtime.sinks if isinstance(k, MemorySink))
+    planned = _planned_waits(config, alone, [parts.runner.stats for parts in runtime.streams])
     classes: dict[str, Any] = {}
     for parts in runtime.streams:
         stats = parts.runner.stats
@@ -91,6 +96,7 @@ def run_case(
             "p99_loaded_S": p99 / s_loaded if s_loaded else 0.0,
             "max_S": float(worst) / s,
             "latencies_ms": (latencies * 1e3).round(3).tolist(),
+            **planned[stats.stream],
         }
     left_for_low = max(0.0, lanes / s - classes["high"]["goodput_fps"])
     return {
@@ -104,3 +110,28 @@ def run_case(
         "classes": classes,
         "low_share_of_left": classes["low"]["goodput_fps"] / left_for_low if left_for_low else 0.0,
     }
+
+
+def _planned_waits(config: RuntimeConfig, alone: ServiceTime, streams: list[StreamStats]) -> dict[str, dict[str, Any]]:
+    """Per stream: the plan's worst-case wait with the service time measured alone and with the one seen on the
+    lanes during the run, beside the measured p99 queue wait (ms; None: unbounded, the class is shed)."""
+    seen = [s.service.quantiles() for s in streams]
+    count = sum(s.service.count for s in streams)
+    loaded = ServiceTime(max(q["p50_ms"] for q in seen) / 1e3, max(q["p99_ms"] for q in seen) / 1e3, count)
+    plans = {
+        label: {p.stream: p for p in predict(config, {"net": times}).streams}
+        for label, times in (("alone", alone), ("loaded", loaded))
+    }
+    return {
+        s.stream: {
+            "wait_p99_ms": s.queue_wait.quantiles()["p99_ms"],
+            "plan_wait_ms": _finite_ms(plans["alone"][s.stream].wait_s),
+            "plan_wait_loaded_ms": _finite_ms(plans["loaded"][s.stream].wait_s),
+            "plan_served": plans["alone"][s.stream].served_fraction,
+        }
+        for s in streams
+    }
+
+
+def _finite_ms(seconds: float) -> float | None:
+    return None if seconds == float("inf") else seconds * 1e3

@@ -42,7 +42,23 @@ def overload_lines(title: str, case: dict[str, Any]) -> list[str]:
             f"max {c['max_S']:6.2f} S  drops {c['drop_pct']:5.2f}% ({drops})"
         )
     lines.append(f"  low got {100 * case['low_share_of_left']:.1f}% of the capacity high leaves")
+    lines += [_plan_line(name, c) for name, c in case["classes"].items()]
     return lines
+
+
+def _plan_line(name: str, c: dict[str, Any]) -> str:
+    """The capacity plan's worst-case wait for the class beside the measured p99 queue wait."""
+
+    def ms(value: float | None) -> str:
+        return "unbounded" if value is None else f"{value:.2f} ms"
+
+    measured = c["wait_p99_ms"]
+    planned = c["plan_wait_loaded_ms"]
+    off = f" ({(measured - planned) / planned:+.0%})" if planned else ""
+    return (
+        f"  plan {name:<5} wait: predicted {ms(c['plan_wait_ms'])} (S alone), {ms(planned)} (S on the lanes);"
+        f" measured p99 {measured:.2f} ms{off}; plan serves {c['plan_served']:.0%} of its frames"
+    )
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from edge_runtime.config._accelerator import PRIORITIES, AcceleratorConfig, Priority
+from edge_runtime.config._accelerator import PRIORITIES, AcceleratorConfig, Priority, WatchdogConfig
 from edge_runtime.config._base import StrictModel
 from edge_runtime.config._errors import ConfigError, Problem
 
@@ -60,6 +60,7 @@ __all__ = [
     "StatusConfig",
     "StreamConfig",
     "StrictModel",
+    "WatchdogConfig",
     "load_config",
     "resolve_path",
 ]

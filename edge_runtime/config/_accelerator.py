@@ -13,6 +13,18 @@ PRIORITIES: tuple[Priority, ...] = ("critical", "high", "normal", "low")
 _DEFAULT_BOUNDS: dict[Priority, int] = {"critical": 8, "high": 16, "normal": 32, "low": 64}
 
 
+class WatchdogConfig(StrictModel):
+    """A job on a lane longer than max(factor x its model's p99, floor_ms) means the lane is stuck."""
+
+    enabled: bool = Field(True, description="Replace a stuck lane with a fresh one (false: wait for it).")
+    factor: float = Field(10.0, gt=1, le=1000, description="Times the model's p99 service time a job may take.")
+    floor_ms: float = Field(2000.0, ge=10, le=600_000, description="The least a job may take before it is stuck.")
+    unhealthy_after: int = Field(
+        3, ge=1, le=100, description="Stalls of one model in a row that mark it unhealthy: its jobs then back off."
+    )
+    backoff_max_s: float = Field(60.0, gt=0, le=3600, description="Longest pause of an unhealthy model's jobs.")
+
+
 class AcceleratorConfig(StrictModel):
     """One accelerator service runs every inference of every stream."""
 
@@ -34,6 +46,8 @@ class AcceleratorConfig(StrictModel):
         default_factory=lambda: dict(_DEFAULT_BOUNDS),
         description="Frames a class may have queued; a frame over the bound is dropped as queue_full.",
     )
+
+    watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig, description="The stuck-lane watchdog.")
 
     @model_validator(mode="after")
     def _one_lane_takes_every_class(self) -> AcceleratorConfig:

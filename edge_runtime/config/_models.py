@@ -13,6 +13,7 @@ from cloud_sync.models import ModelUpdatesConfig
 from edge_runtime.cascade._config import CascadeOnConfig, CropConfig
 from edge_runtime.config._accelerator import AcceleratorConfig, Priority
 from edge_runtime.config._base import StrictModel
+from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.gates import GateConfig
 from edge_runtime.inference import ModelConfig
 from edge_runtime.sinks.configs import SinkConfig
@@ -116,6 +117,7 @@ class RuntimeConfig(StrictModel):
     sinks: dict[str, SinkConfig] = Field(default_factory=dict)
     cloud: DeviceCloudConfig | None = None
     status: StatusConfig = Field(default_factory=StatusConfig)
+    thermal: ThermalConfig | None = Field(None, description="Read temperatures and throttle flags; shed low classes.")
 
     @field_validator("streams")
     @classmethod

@@ -24,6 +24,7 @@ from edge_runtime.engine._terminal import LiveTerminal
 from edge_runtime.frames import Item
 from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
 from edge_runtime.inference import ModelError, TfliteModelHandle
+from edge_runtime.plan import RuntimePlan
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
@@ -31,6 +32,7 @@ from edge_runtime.sinks.cloud import CloudSink
 from edge_runtime.sources import build_source
 from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
+from edge_runtime.thermal import ThermalController
 from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
 
 log = logging.getLogger(__name__)
@@ -48,14 +50,23 @@ def build_runtime(
     updates = config.cloud.models if config.cloud is not None else None
     for name, handle in load_models(config.models, config.accelerator, base_dir, updates).items():
         service.set_model(name, handle)
-    background: dict[str, Background] = {"accelerator": service.run}
+    plan = RuntimePlan(config, base_dir)
+    background: dict[str, Background] = {"accelerator": service.run, "plan": plan.log_at_start}
     submit: Submit = service.submit
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
         submit = frames.tap(service.submit)
         background.update(
-            _model_updates(config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir)
+            _model_updates(
+                config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir, plan=plan
+            )
         )
+    stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
+    if config.thermal is not None:
+        thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
+        submit = thermal.gate(submit)
+        background["thermal"] = thermal.run
+        service.reports["thermal"] = thermal.snapshot
     mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
     sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {})
@@ -70,6 +81,7 @@ def build_runtime(
         )
     background.update(_wire_gates(streams))
     all_stats = [parts.runner.stats for parts in streams]
+    stats_of.update((s.stream, s) for s in all_stats)
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
     runtime = Runtime(streams, list(used.values()), background, status)
@@ -192,6 +204,7 @@ def _model_updates(
     service: AcceleratorService,
     frames: RecentFrames,
     base_dir: Path,
+    plan: RuntimePlan,
 ) -> dict[str, Background]:
     """Signed model pushes over the same broker (MQTT) or cloud endpoint (ZeroMQ) that carries results."""
     device = config.device.id
@@ -208,7 +221,7 @@ def _model_updates(
     try:
         updater = ModelUpdater(
             service=service, models=config.models, accel=config.accelerator, base_dir=base_dir,
-            config=updates, frames=frames, link=link, device=device,
+            config=updates, frames=frames, link=link, device=device, budget=plan,
         )  # fmt: skip
     except KeyFileError as exc:
         raise ModelError(f"cloud.models.trusted_keys: {exc}") from None

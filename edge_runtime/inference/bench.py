@@ -40,7 +40,8 @@ def _cases(models_dir: Path, shipped_dir: Path) -> list[Case]:
     ]
 
 
-def _timed(step: Callable[[], object], seconds: float, least: int = 20) -> list[float]:
+def timed(step: Callable[[], object], seconds: float, least: int = 20) -> list[float]:
+    """Milliseconds of each call of `step`, called for about `seconds` (at least `least` times, at most 5000)."""
     samples: list[float] = []
     end = time.perf_counter() + seconds
     while len(samples) < least or time.perf_counter() < end:
@@ -57,9 +58,9 @@ def _row(case: Case, threads: int, frame: np.ndarray[Any, np.dtype[np.uint8]], s
     handle = load_model(case.name, config, AcceleratorConfig(threads=threads), Path("."))
     runner: TfliteRunner = handle.instantiate()
     geometry = runner.preprocess(frame)
-    invoke = _timed(runner.invoke, seconds)
-    pre = _timed(lambda: runner.preprocess(frame), seconds / 4)
-    post = _timed(lambda: runner.decode(geometry), seconds / 4)
+    invoke = timed(runner.invoke, seconds)
+    pre = timed(lambda: runner.preprocess(frame), seconds / 4)
+    post = timed(lambda: runner.decode(geometry), seconds / 4)
     p = np.percentile
     return (
         f"{case.name:<22} {threads:>7} {len(invoke):>6} {p(invoke, 50):>11.3f} {p(invoke, 99):>9.3f}"

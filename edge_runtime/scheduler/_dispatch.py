@@ -18,12 +18,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from math import inf
 from typing import Any
 
 from edge_runtime.drops import ERROR
 from edge_runtime.jobs import Job, ModelHandle
 from edge_runtime.scheduler._lane import Assignment, Finished, Forget, Lane, Next
-from edge_runtime.scheduler._tickets import QueuePolicy, Ticket
+from edge_runtime.scheduler._tickets import LOWEST_RANK, QueuePolicy, Ticket
 
 Clock = Callable[[], float]
 
@@ -38,6 +39,7 @@ class Refused:
 
 
 Report = Finished | Refused
+RUNNER_GRACE = 5.0
 
 
 class Dispatcher:
@@ -55,6 +57,7 @@ class Dispatcher:
         self._notify: Callable[[], None] | None = None
         self._notified = False
         self.stopped = False
+        self.paused: frozenset[int] = frozenset()  # lane indices that take no new job (thermal: fewer lanes)
 
     def start(self, notify: Callable[[], None]) -> None:
         """Start the lane threads; `notify` is called (from a lane thread) when reports wait for the loop."""
@@ -69,7 +72,7 @@ class Dispatcher:
         with self.lock:
             refused = [Refused(t, reason) for t, reason in self.policy.push(job, token, now)]
             for lane in self._exclusive_first:
-                if lane.waiting and lane.current is None and len(self.policy):
+                if lane.waiting and lane.current is None and len(self.policy) and lane.index not in self.paused:
                     lane.current = self._pop_for(lane, now, refused)
                     if lane.current is not None:
                         lane.wake.notify()
@@ -117,6 +120,39 @@ class Dispatcher:
                     lane.current = None
             return stuck, self._take_reports()
 
+    def use_lanes(self, count: int | None) -> None:
+        """Let only `count` lanes take new jobs (None: all): reserved lanes first, and always one general lane;
+        a lane paused mid-job finishes it."""
+        with self.lock:
+            keep = len(self.lanes) if count is None else max(1, count)
+            general = [lane.index for lane in self.lanes if lane.limit == LOWEST_RANK]
+            kept = {lane.index for lane in self._exclusive_first[:keep]} | {general[0]}
+            self.paused = frozenset(lane.index for lane in self.lanes if lane.index not in kept)
+            for lane in self.lanes:
+                lane.wake.notify()
+
+    def replace_stuck(self, limits: Mapping[str, float], now: float) -> list[tuple[Lane, Assignment]]:
+        """Retire every lane whose job has run longer than its model's limit (s): a fresh lane takes its place
+        at once, the job is abandoned (returned, with the retired lane), the old thread ends when it returns."""
+        with self.lock:
+            if self.stopped:
+                return []
+            stuck = [
+                (i, lane, job)
+                for i, lane in enumerate(self.lanes)
+                if (job := lane.current) is not None and _overdue(job, limits.get(job.ticket.job.model, inf), now)
+            ]
+            for i, lane, assignment in stuck:
+                assignment.abandoned = True
+                self._running[assignment.ticket.job.stream] -= 1
+                lane.current, lane.retired = None, True
+                self.lanes[i] = _successor(lane, self.lock, self._clock)
+            if stuck:
+                self._exclusive_first = sorted(self.lanes, key=lambda lane: lane.limit)
+        for i, _, _ in stuck:
+            self.lanes[i].start(self.next_for, self.tell_loop)
+        return [(lane, assignment) for _, lane, assignment in stuck]
+
     # --- the lanes' side (lane threads) ----------------------------------------------------------------------
 
     def next_for(self, lane: Lane, finished: Finished | None) -> Next:
@@ -128,6 +164,8 @@ class Dispatcher:
                 lane.current = None
                 if not finished.assignment.abandoned:
                     self._reports.append(finished)
+            if lane.retired:
+                return Next(None, [], owed=False)  # the watchdog gave its place to a fresh lane: end the thread
             work = self._work_for(lane)
             if work is not None:
                 return Next(*work, owed=self._owe())
@@ -163,7 +201,7 @@ class Dispatcher:
     def _work_for(self, lane: Lane) -> tuple[Assignment | None, list[Forget]] | None:
         """What a free lane does now: its next job and/or models to forget; None when there is nothing yet."""
         forgets, lane.forgets = lane.forgets, []
-        if lane.current is None and not self.stopped and len(self.policy):
+        if lane.current is None and not self.stopped and len(self.policy) and lane.index not in self.paused:
             refused: list[Refused] = []
             lane.current = self._pop_for(lane, self._clock(), refused)
             self._reports.extend(refused)
@@ -185,3 +223,18 @@ class Dispatcher:
             if isinstance(report, Finished):
                 self._running[report.assignment.ticket.job.stream] -= 1
         return reports
+
+
+def _overdue(job: Assignment, limit: float, now: float) -> bool:
+    """Past its limit, counted from the start of the run; a lane still making its runner (a delegate can take a
+    while to load) gets RUNNER_GRACE times the limit from dispatch."""
+    if job.started is None:
+        return now - job.dispatched > RUNNER_GRACE * limit
+    return now - job.started > limit
+
+
+def _successor(lane: Lane, lock: threading.Lock, clock: Clock) -> Lane:
+    """A fresh lane in a stuck lane's place: same name and class limit, its counts carried on."""
+    fresh = Lane(lane.index, lane.limit, lock, clock)
+    fresh.jobs, fresh.errors, fresh.busy_s, fresh.stuck = lane.jobs, lane.errors, lane.busy_s, lane.stuck + 1
+    return fresh

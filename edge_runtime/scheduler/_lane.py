@@ -47,6 +47,7 @@ class Assignment:
     handle: ModelHandle
     dispatched: float
     abandoned: bool = False  # resolved at stop while still running: its report is ignored
+    started: float | None = None  # when the run began, once the lane had its runner (the watchdog's clock)
 
 
 class Next(NamedTuple):
@@ -75,8 +76,10 @@ class Lane:
     """
 
     def __init__(self, index: int, limit: int, lock: threading.Lock, clock: Clock) -> None:
+        self.index = index
         self.name = f"lane-{index}"
         self.limit = limit
+        self.retired = False  # replaced by the watchdog: the thread ends once its stuck job returns (if ever)
         self.wake = threading.Condition(lock)
         self.current: Assignment | None = None
         self.waiting = False
@@ -84,12 +87,14 @@ class Lane:
         self.jobs = 0
         self.errors = 0
         self.busy_s = 0.0
+        self.stuck = 0
         self._clock = clock
         self._runners: dict[str, tuple[ModelHandle, Runner, bool]] = {}  # lane thread only; bool: staged
         self._thread: threading.Thread | None = None
 
     def start(self, next_for: NextFor, tell_loop: Callable[[], None]) -> None:
-        self._thread = threading.Thread(target=self._main, args=(next_for, tell_loop), name=self.name, daemon=True)
+        name = self.name if not self.stuck else f"{self.name}.{self.stuck}"  # a fresh lane after `stuck` stalls
+        self._thread = threading.Thread(target=self._main, args=(next_for, tell_loop), name=name, daemon=True)
         self._thread.start()
 
     def join(self, timeout: float) -> bool:
@@ -107,6 +112,7 @@ class Lane:
             "jobs": self.jobs,
             "errors": self.errors,
             "busy_s": round(self.busy_s, 3),
+            "stuck": self.stuck,
         }
 
     def _main(self, next_for: NextFor, tell_loop: Callable[[], None]) -> None:
@@ -142,6 +148,7 @@ class Lane:
                 tell_loop()  # making a runner takes a while
                 held = self._make_runner(job.model, assignment.handle)
             runner = held[1]
+            assignment.started = self._clock()
             if not held[2]:
                 tell_loop()
                 return runner.run(job.frame)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from edge_runtime.config import PRIORITIES, AcceleratorConfig, Priority
-from edge_runtime.drops import ERROR, SHUTDOWN
+from edge_runtime.drops import ERROR, SHUTDOWN, STUCK
 from edge_runtime.jobs import Completed, Dropped, Job, ModelHandle, Outcome
 from edge_runtime.scheduler._accounting import FailureLog, StreamAccount
 from edge_runtime.scheduler._dispatch import Dispatcher, Report
@@ -28,6 +28,7 @@ from edge_runtime.scheduler._fifo import FifoPolicy
 from edge_runtime.scheduler._lane import Finished, Lane
 from edge_runtime.scheduler._policy import PriorityPolicy
 from edge_runtime.scheduler._tickets import LOWEST_RANK, QueuePolicy, StreamRule, Ticket
+from edge_runtime.scheduler._watchdog import CHECK_EVERY_S, Watchdog
 from edge_runtime.stats import StreamStats
 
 log = logging.getLogger("edge_runtime.scheduler")
@@ -66,6 +67,8 @@ class AcceleratorService:
         self._dispatcher = Dispatcher(policy, lane_limits(config), models or {}, clock)
         self._accounts: dict[str, StreamAccount] = {}
         self._failures = FailureLog()
+        self.watchdog = Watchdog(config.watchdog)
+        self.reports: dict[str, Callable[[], dict[str, Any]]] = {}  # more figures for the snapshot (e.g. thermal)
         self._started = False
         self._stopped = False
 
@@ -95,6 +98,10 @@ class AcceleratorService:
         """Add a model, or swap it: jobs on a lane finish on the old runner, the next get the new handle's."""
         self._dispatcher.set_model(name, handle)
 
+    def use_lanes(self, count: int | None) -> None:
+        """Run new jobs on only `count` lanes (None: all); reserved lanes are kept first (thermal: fewer lanes)."""
+        self._dispatcher.use_lanes(count)
+
     def model(self, name: str) -> ModelHandle:
         try:
             return self._dispatcher.models[name]
@@ -112,7 +119,12 @@ class AcceleratorService:
             account.dropped(SHUTDOWN)
             future.set_result(Dropped(SHUTDOWN, "the accelerator service has stopped"))
             return future
-        refused = self._dispatcher.submit(job, future, self._clock())
+        now = self._clock()
+        if self.watchdog.blocked(job.model, now):
+            account.dropped(ERROR)
+            future.set_result(Dropped(ERROR, f"model {job.model!r} is unhealthy (stuck lanes); backing off"))
+            return future
+        refused = self._dispatcher.submit(job, future, now)
         if refused:
             self._apply(refused)
         return future
@@ -129,10 +141,25 @@ class AcceleratorService:
                 loop.call_soon_threadsafe(self._collect)
 
         self._dispatcher.start(notify)
+        watch = asyncio.create_task(self._watch(), name="lane-watchdog") if self.config.watchdog.enabled else None
         try:
             await loop.create_future()  # until cancelled
         finally:
+            if watch is not None:
+                watch.cancel()
             await self._stop()
+
+    async def _watch(self) -> None:
+        """Every CHECK_EVERY_S: replace the lanes whose job has run past its model's limit; the job ends `stuck`."""
+        while True:
+            await asyncio.sleep(CHECK_EVERY_S)
+            limits = {model: self.watchdog.limit_s(model) for model in self._dispatcher.models}
+            now = self._clock()
+            for lane, assignment in self._dispatcher.replace_stuck(limits, now):
+                ticket = assignment.ticket
+                ran = now - (assignment.started or assignment.dispatched)
+                detail = self.watchdog.stalled(ticket.job.model, lane.name, ran, now)
+                self._drop(ticket, STUCK, detail)
 
     def snapshot(self) -> dict[str, Any]:
         reports, counts = self._dispatcher.collect_with_counts(list(self._accounts))
@@ -142,6 +169,8 @@ class AcceleratorService:
             "queued": sum(queued for queued, _ in counts.values()),
             "streams": {name: a.snapshot(*counts[name]) for name, a in self._accounts.items()},
             "lanes": [lane.snapshot() for lane in self._dispatcher.lanes],
+            "watchdog": self.watchdog.snapshot(),
+            **{name: report() for name, report in self.reports.items()},
         }
 
     def _collect(self) -> None:
@@ -167,6 +196,7 @@ class AcceleratorService:
             self._failed(ticket, f"runner failed: {type(output).__name__}: {output}")
             return
         queue_wait = assignment.dispatched - ticket.t_submit
+        self.watchdog.served(ticket.job.model, report.service)
         self._accounts[ticket.job.stream].done(queue_wait, report.service)
         _resolve(ticket.token, Completed(output[0], output[1], assignment.handle.ref, queue_wait, report.service))
 

@@ -1,5 +1,9 @@
 """The checks a staged model passes before the swap: it loads for the pipeline, and its canary runs are sane.
 
+The canary's rule: the model's outputs are finite on recent frames, and, given the runtime's plan, its measured
+service time still fits every stream that uses it (its fps and budget). The ratio to the active model's time
+(`canary.latency_factor`) is an optional extra guard.
+
 Both are blocking (they open interpreters and invoke them) and run in a named thread.
 """
 
@@ -19,6 +23,7 @@ from edge_runtime.config import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import LiteInterpreter, ModelConfig, ModelError, TfliteModelHandle, load_model
 from edge_runtime.jobs import ModelHandle
+from edge_runtime.plan import RuntimePlan, ServiceTime, measure_runs
 from edge_runtime.updates._health import WatchedHandle, outputs_finite
 
 
@@ -66,16 +71,28 @@ class CanaryResult:
     frames: int
     median_s: float
     baseline_s: float | None  # the active model on the same frames
+    service: ServiceTime | None = None  # measured for the plan's budget check
 
     def figures(self) -> dict[str, Any]:
         baseline = None if self.baseline_s is None else round(self.baseline_s * 1e3, 3)
-        return {"frames": self.frames, "median_ms": round(self.median_s * 1e3, 3), "baseline_ms": baseline}
+        figures = {"frames": self.frames, "median_ms": round(self.median_s * 1e3, 3), "baseline_ms": baseline}
+        if self.service is not None:
+            figures["service_p99_ms"] = round(self.service.p99_s * 1e3, 3)
+        return figures
+
+
+BUDGET_MEASURE_S = 0.5  # measuring the new model's service time for the plan
 
 
 def canary(
-    new: TfliteModelHandle, active: ModelHandle | None, frames: list[Frame], config: CanaryConfig
+    new: TfliteModelHandle,
+    active: ModelHandle | None,
+    frames: list[Frame],
+    config: CanaryConfig,
+    budget: RuntimePlan | None = None,
 ) -> CanaryResult:
-    """Run the new model (and the active one, for a baseline) on recent frames; UpdateRejected on a failure."""
+    """Run the new model (and the active one, for a baseline) on recent frames; UpdateRejected on a failure,
+    or when (with the runtime's plan) the model's service time breaks a stream's budget."""
     if config.frames == 0:
         return CanaryResult(0, 0.0, None)
     frames = frames[-config.frames :] or _stand_ins(config.frames)
@@ -92,8 +109,14 @@ def canary(
         if not outputs_finite(runner):
             raise UpdateRejected("canary: non-finite outputs (NaN or inf)")
     result = CanaryResult(len(frames), statistics.median(times), _baseline(active, frames))
-    _check_budget(result, config)
-    return result
+    _check_ratio(result, config)
+    if budget is None:
+        return result
+    service = measure_runs(runner, frames, BUDGET_MEASURE_S)
+    reason = budget.breaks(new.ref.name, service)
+    if reason is not None:
+        raise UpdateRejected(reason)
+    return CanaryResult(result.frames, result.median_s, result.baseline_s, service)
 
 
 def _baseline(active: ModelHandle | None, frames: list[Frame]) -> float | None:
@@ -110,7 +133,7 @@ def _baseline(active: ModelHandle | None, frames: list[Frame]) -> float | None:
     return statistics.median(times)
 
 
-def _check_budget(result: CanaryResult, config: CanaryConfig) -> None:
+def _check_ratio(result: CanaryResult, config: CanaryConfig) -> None:
     if config.latency_factor is None or result.baseline_s is None:
         return
     budget = result.baseline_s * config.latency_factor + config.latency_slack_ms / 1e3

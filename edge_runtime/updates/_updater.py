@@ -30,6 +30,7 @@ from edge_runtime._compat import TaskGroup
 from edge_runtime.config import AcceleratorConfig
 from edge_runtime.inference import ModelConfig
 from edge_runtime.jobs import ModelHandle
+from edge_runtime.plan import RuntimePlan
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.updates._checks import CanaryResult, UpdateRejected, canary, load_checked
 from edge_runtime.updates._frames import RecentFrames
@@ -52,6 +53,7 @@ class ModelUpdater:
         link: DeviceLink,
         device: str,
         keys: TrustedKeys | None = None,
+        budget: RuntimePlan | None = None,
     ) -> None:
         self.service = service
         self.models = dict(models)
@@ -59,6 +61,7 @@ class ModelUpdater:
         self.base_dir = base_dir
         self.config = config
         self.frames = frames
+        self.budget = budget  # the runtime's plan: a pushed model must keep every stream using it within budget
         self.store = ModelStore(base_dir / config.dir)
         keys = keys if keys is not None else TrustedKeys.load(base_dir / p for p in config.trusted_keys)
         self.receiver = ModelReceiver(device, config=config, keys=keys, store=self.store, inventory=self.inventory)
@@ -91,7 +94,7 @@ class ModelUpdater:
             handle = await in_thread(f"models:load:{name}", lambda: load_checked(
                 model, self.models[name], self.accel, self.base_dir, active))  # fmt: skip
             result = await in_thread(f"models:canary:{name}", lambda: canary(
-                handle, active, self.frames.get(name), self.config.canary))  # fmt: skip
+                handle, active, self.frames.get(name), self.config.canary, self.budget))  # fmt: skip
         except UpdateRejected as exc:
             await self._reject(model, report, str(exc))
             return

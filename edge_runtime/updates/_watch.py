@@ -17,7 +17,7 @@ async def watch(
     """Watch for `config.duration` seconds; the reason to roll back, or None when the version stayed healthy.
 
     A judgement needs a full window of runs. Latency is judged against the active model's median at the canary
-    (not at all when the canary did not run).
+    (not at all when the canary did not run, or `max_latency_factor` is null: the default).
     """
     end = time.monotonic() + config.duration
     while time.monotonic() < end:
@@ -30,7 +30,7 @@ async def watch(
                 f"health: {health.error_rate:.0%} of the last {health.runs} runs failed or gave non-finite "
                 f"outputs (limit {config.max_error_rate:.0%})"
             )
-        if baseline_s is not None and health.median_s is not None:
+        if config.max_latency_factor is not None and baseline_s is not None and health.median_s is not None:
             limit = baseline_s * config.max_latency_factor + canary.latency_slack_ms / 1e3
             if health.median_s > limit:
                 return (

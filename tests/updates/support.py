@@ -31,6 +31,7 @@ from edge_runtime.config import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig
 from edge_runtime.jobs import Completed, Dropped, Job
+from edge_runtime.plan import RuntimePlan
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
 
@@ -84,7 +85,10 @@ class Cloud:
 class Device:
     """The real runtime parts a push touches, and a stream submitting frames at `fps`."""
 
-    def __init__(self, tmp: Path, cloud: Cloud, link: DeviceLink, fps: float = 30.0, **updates: Any) -> None:
+    def __init__(
+        self, tmp: Path, cloud: Cloud, link: DeviceLink, fps: float = 30.0, budget: RuntimePlan | None = None,
+        **updates: Any,
+    ) -> None:  # fmt: skip
         updates.setdefault("trusted_keys", [cloud.pub])
         updates.setdefault("dir", tmp / "store")
         updates.setdefault("need_timeout", 0.5)
@@ -96,7 +100,7 @@ class Device:
         self.frames = RecentFrames()
         self.updater = ModelUpdater(
             service=self.service, models=self.models, accel=self.accel, base_dir=tmp, config=self.config,
-            frames=self.frames, link=link, device=DEVICE,
+            frames=self.frames, link=link, device=DEVICE, budget=budget,
         )  # fmt: skip
         self.fps = fps
         self.outcomes: list[tuple[float, Completed | Dropped]] = []  # (monotonic time resolved, outcome)

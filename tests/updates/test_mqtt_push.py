@@ -129,7 +129,7 @@ def test_link_cut_during_transfer_resumes_without_resending_finished_chunks(
     ("model", "updates", "reason"),
     [
         ("test_nan.tflite", {"canary": {"frames": 0}}, "non-finite"),
-        ("test_slow.tflite", {"canary": {"latency_factor": None}}, "median run"),
+        ("test_slow.tflite", {"health": {"duration": 3.0, "window": 10, "max_latency_factor": 3.0}}, "median run"),
     ],
     ids=["nan", "slow"],
 )

@@ -158,14 +158,20 @@ def test_garbage_message_on_the_push_topic_is_reported_and_ignored(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("model", "reason"), [("test_nan.tflite", "canary: non-finite"), ("test_slow.tflite", "canary: median run")]
+    ("model", "updates", "reason"),
+    [
+        ("test_nan.tflite", {}, "canary: non-finite"),
+        ("test_slow.tflite", {"canary": {"latency_factor": 3.0}}, "canary: median run"),  # the optional ratio guard
+    ],
 )
-def test_canary_refuses_nan_and_slow_models_before_the_swap(tmp_path: Path, model: str, reason: str) -> None:
+def test_canary_refuses_nan_and_slow_models_before_the_swap(
+    tmp_path: Path, model: str, updates: dict[str, Any], reason: str
+) -> None:
     cloud = Cloud(tmp_path)
     hub = MemoryHub()
 
     async def scenario() -> None:
-        device = Device(tmp_path, cloud, hub.device(DEVICE))
+        device = Device(tmp_path, cloud, hub.device(DEVICE), **updates)
         old = device.sha256
         async with device.running():
             await wait_for(lambda: len(device.completed()) >= 10, 5, "the stream to run")

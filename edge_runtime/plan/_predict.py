@@ -1,0 +1,168 @@
+"""The capacity plan: from each stream's fps and its model's service time, what the scheduler will make of them.
+
+Pure arithmetic on the config and the measured service times (no clock, no threads):
+
+- a stream's *share* of a lane is ``fps x service median``; a lane's utilisation is the shares it carries;
+- classes take the lanes they may use (reserves) highest first (``priority``; ``fifo``: all together), so a
+  class gets the capacity its betters leave, and a class short of it is *shed* (frames superseded or stale);
+- a class's worst-case wait is a response-time bound for non-preemptive fixed priority on ``n`` lanes: one
+  lower-class job in service (its p99; none when a lane it may use is closed to that class), one queued frame
+  of every other stream of its class (a newer frame supersedes an older one), and every frame of a higher
+  class arriving meanwhile, spread over the lanes: ``W = B + (sum_same s_j + sum_higher (1 + floor(W f_j)) s_j)
+  / n``, iterated to its fixed point (none: the wait is unbounded); ``fifo`` is one class;
+- a stream fits when it is not shed and a frame's wait plus its service p99 is within its budget
+  (``deadline_ms``; none: one frame interval, after which a newer frame supersedes it).
+
+`min_share` and `max_wait_ms` guards are not modelled: they move capacity toward lower classes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from edge_runtime.config import PRIORITIES, RuntimeConfig
+from edge_runtime.config._models import InferStageConfig
+from edge_runtime.scheduler import LOWEST_RANK, lane_limits
+
+ASSUMED_FPS = 30.0  # a camera or video source without `fps:` runs at its native rate: assume this
+_HORIZON_S = 60.0  # a wait beyond this is unbounded
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTime:
+    """One model's measured service time (preprocess + invoke + decode), in seconds."""
+
+    median_s: float
+    p99_s: float
+    runs: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPlan:
+    stream: str
+    priority: str
+    fps: float
+    fps_assumed: bool
+    models: tuple[str, ...]
+    service_s: float  # median per frame, all its models
+    p99_s: float
+    share: float  # of one lane
+    wait_s: float  # the class's predicted worst-case wait (math.inf: unbounded)
+    deadline_s: float
+    served_fraction: float  # of its frames the lanes can run (1.0: all)
+
+    @property
+    def fits(self) -> bool:
+        return self.served_fraction >= 1.0 and self.wait_s + self.p99_s <= self.deadline_s
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    policy: str
+    lanes: list[tuple[str, float]]  # (which classes it takes, utilisation: offered share, may exceed 1)
+    streams: list[StreamPlan]
+
+    @property
+    def fits(self) -> bool:
+        return all(s.fits for s in self.streams)
+
+
+def predict(config: RuntimeConfig, times: dict[str, ServiceTime], runs: dict[str, float] | None = None) -> Plan:
+    """The plan of `config` with these service times (one per model the streams use). `runs`: how many times a
+    model runs per frame (a cascade's second stage runs once per expected crop; default 1)."""
+    demands = [d for name in config.streams if (d := _demand(name, config, times, runs or {})) is not None]
+    limits = lane_limits(config.accelerator)
+    fifo = config.accelerator.policy == "fifo"
+    rank: dict[str, int] = {p: (0 if fifo else i) for i, p in enumerate(PRIORITIES)}
+    served, lane_load = _capacity(demands, limits, rank)
+    streams = []
+    for d in demands:
+        usable = [limit for limit in limits if fifo or limit >= PRIORITIES.index(d.priority)]
+        wait = _worst_wait(d, demands, rank, usable)
+        streams.append(
+            StreamPlan(
+                d.stream, d.priority, d.fps, d.fps_assumed, d.models, d.service_s, d.p99_s,
+                d.fps * d.service_s, wait, d.deadline_s, served[d.priority if not fifo else "all"],
+            )
+        )  # fmt: skip
+    takes = ["all" if limit == LOWEST_RANK else f"{PRIORITIES[limit]}+" for limit in limits]
+    lanes = list(zip(takes, lane_load, strict=True))
+    return Plan(config.accelerator.policy, lanes, streams)
+
+
+@dataclass(frozen=True, slots=True)
+class _Demand:
+    stream: str
+    priority: str
+    fps: float
+    fps_assumed: bool
+    models: tuple[str, ...]
+    service_s: float
+    p99_s: float
+    deadline_s: float
+
+
+def _demand(name: str, config: RuntimeConfig, times: dict[str, ServiceTime], runs: dict[str, float]) -> _Demand | None:
+    stream = config.streams[name]
+    stages = stream.pipeline if isinstance(stream.pipeline, list) else []
+    models = tuple(s.model for s in stages if isinstance(s, InferStageConfig))
+    if not models:
+        return None
+    fps = getattr(stream.source, "fps", None)
+    assumed = not isinstance(fps, int | float)
+    rate = ASSUMED_FPS if assumed else float(fps)  # type: ignore[arg-type]
+    deadline = stream.deadline_ms / 1e3 if stream.deadline_ms is not None else 1.0 / rate
+    median = sum(times[m].median_s * runs.get(m, 1.0) for m in models)
+    p99 = sum(times[m].p99_s * runs.get(m, 1.0) for m in models)
+    return _Demand(name, stream.priority, rate, assumed, models, median, p99, deadline)
+
+
+def _capacity(demands: list[_Demand], limits: list[int], rank: dict[str, int]) -> tuple[dict[str, float], list[float]]:
+    """Fill the lanes class by class, best first, each class on the lanes it may use (most exclusive first):
+    the fraction of each class's frames served, and each lane's offered utilisation."""
+    free = [1.0] * len(limits)
+    load = [0.0] * len(limits)
+    served: dict[str, float] = {}
+    for level in sorted(set(rank.values())):
+        group = [d for d in demands if rank[d.priority] == level]
+        key = "all" if len(set(rank.values())) == 1 else PRIORITIES[level]
+        if not group:
+            served[key] = 1.0
+            continue
+        need = sum(d.fps * d.service_s for d in group)
+        usable = [i for i, limit in enumerate(limits) if limit >= level]
+        available = sum(free[i] for i in usable)
+        served[key] = 1.0 if need <= available else available / need
+        left = need
+        for i in usable:
+            take = min(free[i], left)
+            free[i] -= take
+            left -= take
+        spread = need / len(usable)  # offered load, shown per lane even when it exceeds what the lane can do
+        for i in usable:
+            load[i] += spread
+    return served, load
+
+
+def _worst_wait(d: _Demand, demands: list[_Demand], rank: dict[str, int], usable: list[int]) -> float:
+    """`usable`: the class limits of the lanes `d` may run on. A job can be held up by one job of a lower (or,
+    fifo, any) class in service, when that class may take every usable lane; then by one queued job of each other
+    stream of its level (supersede keeps one per stream), and by every job of a higher class arriving meanwhile."""
+    level = rank[d.priority]
+    others = [o for o in demands if o is not d]
+    blocking = max(
+        (o.p99_s for o in others if rank[o.priority] >= level and PRIORITIES.index(o.priority) <= min(usable)),
+        default=0.0,
+    )
+    same = sum(o.p99_s for o in others if rank[o.priority] == level)
+    higher = [o for o in others if rank[o.priority] < level]
+    wait = blocking
+    for _ in range(1000):
+        new = blocking + (same + sum((1 + math.floor(wait * o.fps)) * o.p99_s for o in higher)) / len(usable)
+        if new > _HORIZON_S:
+            return math.inf
+        if abs(new - wait) < 1e-9:
+            return new
+        wait = new
+    return math.inf

@@ -1,0 +1,134 @@
+"""The thermal state (normal, warm, hot, with hysteresis) and the frames it sheds, lowest classes first.
+
+Every `interval_s` the sensors are read (in a worker thread: sysfs can stall); the hottest zone and the Pi's
+throttle flags decide the state. A state's actions lower the share of frames the configured classes (`normal`,
+`low`) submit to the accelerator: a stream keeps `fps_factor` of its frames, evenly spread (each frame earns
+`fps_factor` credit; one whole credit sends a frame), `pause_low` stops `low` streams, and `lanes` runs the
+accelerator on fewer lanes (reserved ones kept). A shed frame ends as
+a ``thermal`` drop of its stream. `high` and `critical` are never touched. Every change is logged and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from edge_runtime.config._thermal import StateActions, ThermalConfig, ThermalState
+from edge_runtime.drops import THERMAL, DropCounter
+from edge_runtime.jobs import Dropped, Job, Outcome
+from edge_runtime.thermal._sensors import Readings, read
+
+log = logging.getLogger("edge_runtime.thermal")
+
+Submit = Callable[[Job], "asyncio.Future[Outcome]"]
+_EPSILON = 1e-9
+
+
+def next_state(state: ThermalState, readings: Readings, config: ThermalConfig) -> ThermalState:
+    """Enter a state at its threshold; leave it only `hysteresis_c` below. Throttle flags mean at least warm."""
+    hottest = readings.hottest_c if readings.hottest_c is not None else float("-inf")
+    if hottest >= config.hot_c or (state == "hot" and hottest > config.hot_c - config.hysteresis_c):
+        return "hot"
+    if readings.throttling or hottest >= config.warm_c:
+        return "warm"
+    if state != "normal" and hottest > config.warm_c - config.hysteresis_c:
+        return "warm"
+    return "normal"
+
+
+def factors(actions: StateActions | None) -> dict[str, float]:
+    """The share of frames each class keeps in a state (classes not listed keep all)."""
+    if actions is None:
+        return {}
+    shares: dict[str, float] = dict.fromkeys(actions.classes, actions.fps_factor)
+    if actions.pause_low:
+        shares["low"] = 0.0
+    return shares
+
+
+class ThermalController:
+    def __init__(
+        self,
+        config: ThermalConfig,
+        drops_for: Callable[[str], DropCounter],
+        use_lanes: Callable[[int | None], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.state: ThermalState = "normal"
+        self.readings = Readings()
+        self.changes: Counter[str] = Counter()  # "normal->warm": n
+        self.shed: Counter[str] = Counter()  # frames shed, by stream
+        self.since = clock()
+        self._clock = clock
+        self._drops_for = drops_for
+        self._use_lanes = use_lanes
+        self.lanes: int | None = None  # the state's lane limit (None: all lanes)
+        self._shares: dict[str, float] = {}
+        self._credit: dict[str, float] = {}
+
+    async def run(self) -> None:
+        while True:
+            self.update(await asyncio.to_thread(read, self.config.sysfs_root))
+            await asyncio.sleep(self.config.interval_s)
+
+    def update(self, readings: Readings) -> None:
+        self.readings = readings
+        state = next_state(self.state, readings, self.config)
+        if state == self.state:
+            return
+        self.changes[f"{self.state}->{state}"] += 1
+        old, self.state, self.since = self.state, state, self._clock()
+        actions = {"normal": None, "warm": self.config.warm, "hot": self.config.hot}[state]
+        self._shares = factors(actions)
+        self._credit.clear()
+        self.lanes = actions.lanes if actions is not None else None
+        if self._use_lanes is not None:
+            self._use_lanes(self.lanes)
+        hottest = readings.hottest_c
+        heat = "no temperature" if hottest is None else f"hottest zone {hottest:.1f} C"
+        flags = ", ".join(k for k, v in readings.flags().items() if v)
+        doing = ", ".join(f"{c} at {f:.0%} of its frames" for c, f in sorted(self._shares.items())) or "no shedding"
+        doing += f", {self.lanes} lane(s)" if self.lanes is not None else ""
+        log.warning("thermal: %s -> %s (%s%s): %s", old, state, heat, f"; {flags}" if flags else "", doing)
+
+    def gate(self, submit: Submit) -> Submit:
+        """Wrap the accelerator's `submit`: frames the state sheds end as `thermal` drops instead."""
+
+        def gated(job: Job) -> asyncio.Future[Outcome]:
+            if self.admit(job.stream, job.priority):
+                return submit(job)
+            self.shed[job.stream] += 1
+            self._drops_for(job.stream).add(THERMAL)
+            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            future.set_result(Dropped(THERMAL, f"device {self.state}"))
+            return future
+
+        return gated
+
+    def admit(self, stream: str, priority: str) -> bool:
+        share = self._shares.get(priority, 1.0)
+        if share >= 1.0:
+            return True
+        credit = self._credit.get(stream, 0.0) + share
+        if credit >= 1.0 - _EPSILON:
+            self._credit[stream] = credit - 1.0
+            return True
+        self._credit[stream] = credit
+        return False
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "since": round(self.since, 3),
+            "temps_c": dict(self.readings.temps_c),
+            "hottest_c": self.readings.hottest_c,
+            "throttled": self.readings.flags(),
+            "changes": dict(self.changes),
+            "lanes": self.lanes,
+            "shed": dict(self.shed),
+        }
