@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from cloud_sync.strict_json import dumps as strict_dumps
+
 EVENT_KINDS = frozenset({"event", "alert"})
 STATS_KIND = "stats"
 _FORBIDDEN_IN_LEVEL = ("/", "+", "#")
@@ -84,8 +86,9 @@ def topic_of(prefix: str, envelope: dict[str, Any]) -> str:
 
 
 def encode(envelope: dict[str, Any]) -> bytes:
-    """Compact JSON, UTF-8: the same bytes in the outbox and on the wire."""
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact, strict JSON (non-finite numbers as null, flagged: see strict_json), UTF-8: the same bytes in the
+    outbox and on the wire."""
+    return strict_dumps(envelope, ensure_ascii=False).encode()
 
 
 def decode(payload: bytes) -> dict[str, Any]:

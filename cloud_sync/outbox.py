@@ -2,12 +2,17 @@
 
 At-least-once: an entry is deleted only when the transport confirms it. Methods block (SQLite I/O): call them
 from the committer thread or the drain executor, never from the event loop. One lock serialises them.
+
+A failing disk (full, read-only, a file that cannot be opened) never raises out of here: new entries are refused
+and counted, stored ones are kept (and sent while the file is open), and the outbox tries again each second (see
+`_storage`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sqlite3
 import threading
 import time
@@ -16,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from cloud_sync._sqlite import open_outbox_db
+from cloud_sync._sqlite import OutboxLocked, open_outbox_db
+from cloud_sync._storage import StorageState, storage_reason
 from cloud_sync.counters import EXPIRED, OUTBOX_EVICTED, OUTBOX_FULL, TOO_LARGE, Drops
 from cloud_sync.envelope import Key, Message
 
 Policy = Literal["reject", "drop_oldest_lowest"]
+LOW_SPACE_BYTES = 16 * 1024**2  # free space under which the WAL is folded back after each commit
 _CHUNK = 500  # ids per statement, under every SQLite's variable limit
 _SKIP_IN_SQL = 900  # in-flight ids a fetch excludes in its query (with the limit: under 999 variables)
 _INSERT = (
@@ -78,12 +85,60 @@ class Outbox:
         self.drops = drops or Drops()
         self._clock = clock
         self._lock = threading.Lock()
-        self._conn, self.moved_aside = open_outbox_db(path, synchronous)
-        count, size = self._conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM outbox").fetchone()
-        self._count: int = count
-        self._bytes: int = size
+        self._synchronous = synchronous
+        self._conn: sqlite3.Connection | None = None
+        self.moved_aside: Path | None = None
+        self.storage = StorageState(path, self.drops)
+        self._count = 0
+        self._bytes = 0
         self._inflight: set[int] = set()
+        self._undeleted: set[int] = set()  # confirmed, but the delete failed (a storage fault): retried, not sent
         self.full = False  # policy reject only: the last add was refused and nothing has left since
+        with self._lock:
+            self._open(first=True)
+
+    def _open(self, first: bool = False) -> bool:
+        """Open the file (a storage fault leaves it closed, recorded, retried later); True when open.
+
+        A file locked by another process is refused on the first open (OutboxLocked); on a retry it is a fault."""
+        try:
+            self._conn, self.moved_aside = open_outbox_db(self.path, self._synchronous)
+            self._count, self._bytes = self._sql(
+                "SELECT count(*), coalesce(sum(size), 0) FROM outbox"
+            ).fetchone()
+        except OutboxLocked:
+            if first:
+                raise
+            self.storage.failed(OSError("locked by another process"), 0)
+            return False
+        except (OSError, sqlite3.Error) as exc:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self.storage.failed(exc, 0)
+            return False
+        return True
+
+    def _usable(self) -> sqlite3.Connection | None:
+        """With the lock held: the connection when the disk may be written now (retrying after a fault)."""
+        if not self.storage.may_try():
+            return None
+        if self._conn is None and not self._open():
+            return None
+        if not self.storage.ok:
+            self._keep_wal_small()
+        return self._conn
+
+    def _keep_wal_small(self) -> None:
+        """On a nearly full disk, fold the WAL into the database file after each commit: the WAL otherwise grows
+        to its checkpoint size (4 MiB) and would fill the disk by itself."""
+        try:
+            info = os.statvfs(self.path.parent)
+        except OSError:
+            return
+        if info.f_bavail * info.f_frsize < LOW_SPACE_BYTES:
+            with contextlib.suppress(sqlite3.Error):
+                self._sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     @property
     def entries(self) -> int:
@@ -100,16 +155,41 @@ class Outbox:
         """
         committed: list[Key] = []
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            conn = self._usable()
+            if conn is None:
+                self.storage.refuse(len(entries))
+                return []
             try:
+                conn.execute("BEGIN IMMEDIATE")
+                undeleted = self._delete_undeleted()
                 fitted = self._insert_fitting(entries)
                 committed = fitted if fitted is not None else [e.key for e in entries if self._insert(e)]
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                self._recount()
-                raise
+                conn.execute("COMMIT")
+                self._undeleted.difference_update(undeleted)
+                self._keep_wal_small()
+            except BaseException as exc:
+                self._rollback()
+                if not isinstance(exc, sqlite3.Error) or storage_reason(exc) is None:
+                    raise
+                self.storage.failed(exc, len(entries))
+                return []
+            self.storage.recovered()
         return committed
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it rolls back by itself on a full disk)."""
+        conn = self._conn
+        if conn is not None and conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        self._recount()
+
+    def _delete_undeleted(self) -> list[int]:
+        """Inside a transaction: delete the entries confirmed while the disk refused deletes; returns their ids."""
+        ids = list(self._undeleted)
+        if ids:
+            self._delete_ids(ids)
+        return ids
 
     def _insert_fitting(self, entries: Sequence[Entry]) -> list[Key] | None:
         """The common case in one statement: everything fits under the cap and no key is stored yet.
@@ -120,17 +200,18 @@ class Outbox:
         total = sum(sizes)
         if self._bytes + total > self.max_bytes:
             return None
-        self._conn.execute("SAVEPOINT fitting")
-        before = self._conn.total_changes
+        conn = self._db()
+        conn.execute("SAVEPOINT fitting")
+        before = conn.total_changes
         rows = [_row(entry, size) for entry, size in zip(entries, sizes, strict=True)]
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
-            self._conn.execute(_insert_rows(len(chunk)), [value for row in chunk for value in row])
-        if self._conn.total_changes - before != len(entries):  # a key was already stored
-            self._conn.execute("ROLLBACK TO fitting")
-            self._conn.execute("RELEASE fitting")
+            conn.execute(_insert_rows(len(chunk)), [value for row in chunk for value in row])
+        if conn.total_changes - before != len(entries):  # a key was already stored
+            conn.execute("ROLLBACK TO fitting")
+            conn.execute("RELEASE fitting")
             return None
-        self._conn.execute("RELEASE fitting")
+        conn.execute("RELEASE fitting")
         self._count += len(entries)
         self._bytes += total
         return [entry.key for entry in entries]
@@ -141,20 +222,23 @@ class Outbox:
         Entries already fetched and not yet settled are skipped; expired entries are dropped first.
         """
         with self._lock:
-            self._expire_locked()
-            skip = self._inflight
+            if self._conn is None:
+                return []
+            with contextlib.suppress(sqlite3.Error):  # a disk that refuses the delete: expire next time
+                self._expire_locked()
+            skip = self._inflight | self._undeleted
             if len(skip) <= _SKIP_IN_SQL:  # the usual case: one batch in flight; skipped rows are not even read
                 marks = ",".join("?" * len(skip))
-                rows = self._conn.execute(
+                rows = self._sql(
                     f"SELECT id, topic, payload FROM outbox WHERE id NOT IN ({marks}) ORDER BY priority DESC, id "
                     "LIMIT ?", (*skip, limit),
                 ).fetchall()
             else:
-                rows = self._conn.execute(
+                rows = self._sql(
                     "SELECT id, topic, payload FROM outbox ORDER BY priority DESC, id LIMIT ?", (limit + len(skip),)
                 ).fetchall()
             batch = [Message(r[0], r[1], r[2]) for r in rows if r[0] not in skip][:limit]
-            skip.update(m.id for m in batch)
+            self._inflight.update(m.id for m in batch)
         return batch
 
     def settle(self, sent: Iterable[int], confirmed: Iterable[int]) -> int:
@@ -165,24 +249,46 @@ class Outbox:
             self._inflight.difference_update(ids)
             if not ids:
                 return 0
-            self._conn.execute("BEGIN IMMEDIATE")
+            ids += self._undeleted
+            conn = self._db()
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 removed = self._delete_ids(ids)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                self._recount()
-                raise
+                conn.execute("COMMIT")
+                self._keep_wal_small()
+            except BaseException as exc:
+                self._rollback()
+                if not isinstance(exc, sqlite3.Error) or storage_reason(exc) is None:
+                    raise
+                self._undeleted.update(ids)  # delivered: never sent again by this process, deleted later
+                return 0
+            self._undeleted.clear()
         return removed
 
     def expire(self) -> int:
         """Drop entries whose TTL ran out (counted as `expired`); returns how many."""
         with self._lock:
-            return self._expire_locked()
+            if self._conn is None:
+                return 0
+            try:
+                return self._expire_locked()
+            except sqlite3.Error as exc:
+                if storage_reason(exc) is None:
+                    raise
+                self._rollback()
+                return 0
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+
+    def _db(self) -> sqlite3.Connection:
+        assert self._conn is not None, "the outbox is not open"
+        return self._conn
+
+    def _sql(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        return self._db().execute(sql, params)
 
     def _insert(self, entry: Entry) -> bool:
         size = entry.size
@@ -195,7 +301,7 @@ class Outbox:
             # later, higher one from evicting older lower entries.
             self.full = self.policy == "reject"
             return False
-        cur = self._conn.execute(_INSERT, _row(entry, size))
+        cur = self._sql(_INSERT, _row(entry, size))
         if cur.rowcount != 1:
             return False  # the same key is already stored
         self._count += 1
@@ -209,7 +315,7 @@ class Outbox:
         need = self._bytes + size - self.max_bytes
         victims: list[int] = []
         freed = 0
-        rows = self._conn.execute("SELECT id, size FROM outbox WHERE priority <= ? ORDER BY priority, id", (priority,))
+        rows = self._sql("SELECT id, size FROM outbox WHERE priority <= ? ORDER BY priority, id", (priority,))
         for row_id, row_size in rows:
             if row_id in self._inflight:
                 continue
@@ -229,10 +335,10 @@ class Outbox:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            n, size = self._conn.execute(
+            n, size = self._sql(
                 f"SELECT count(*), coalesce(sum(size), 0) FROM outbox WHERE id IN ({marks})", chunk
             ).fetchone()
-            self._conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk)
+            self._sql(f"DELETE FROM outbox WHERE id IN ({marks})", chunk)
             self._count -= n
             self._bytes -= size
             removed += n
@@ -242,11 +348,11 @@ class Outbox:
 
     def _expire_locked(self) -> int:
         now = self._clock()
-        n, size = self._conn.execute(
+        n, size = self._sql(
             "SELECT count(*), coalesce(sum(size), 0) FROM outbox WHERE expires IS NOT NULL AND expires < ?", (now,)
         ).fetchone()
         if n:
-            self._conn.execute("DELETE FROM outbox WHERE expires IS NOT NULL AND expires < ?", (now,))
+            self._sql("DELETE FROM outbox WHERE expires IS NOT NULL AND expires < ?", (now,))
             self._count -= n
             self._bytes -= size
             self.full = False
@@ -254,6 +360,8 @@ class Outbox:
         return int(n)
 
     def _recount(self) -> None:
+        if self._conn is None:
+            return
         with contextlib.suppress(sqlite3.Error):
             self._count, self._bytes = self._conn.execute(
                 "SELECT count(*), coalesce(sum(size), 0) FROM outbox"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from edge_runtime.config._errors import ConfigError, Problem
 from edge_runtime.config._messages import clean_loc, describe
@@ -55,8 +56,8 @@ def _resolve_pipelines(data: dict[str, Any], marks: Marks, config_dir: Path) -> 
             continue
         name = stream["pipeline"]
         key: Path_ = ("streams", stream_name, "pipeline")
-        found = next((d / f"{name}.yaml" for d in pipeline_dirs(config_dir) if (d / f"{name}.yaml").is_file()), None)
-        if found is None or "/" in name or "\\" in name:
+        found = _find_pipeline(name, config_dir)
+        if found is None:
             mark = marks.find(key)
             line, col = (mark.line, mark.col) if mark else (1, 1)
             problems.append(
@@ -76,6 +77,12 @@ def _resolve_pipelines(data: dict[str, Any], marks: Marks, config_dir: Path) -> 
     return problems
 
 
+def _find_pipeline(name: str, config_dir: Path) -> Path | None:
+    if "/" in name or "\\" in name or "\0" in name or len(name) > 200:
+        return None
+    return next((d / f"{name}.yaml" for d in pipeline_dirs(config_dir) if (d / f"{name}.yaml").is_file()), None)
+
+
 def marks_file(marks: Marks, path: Path_) -> str:
     mark = marks.find(path)
     return mark.file if mark else "<config>"
@@ -91,11 +98,18 @@ def _subtree(marks: Marks, prefix: Path_) -> Marks:
 
 def _problems_from(exc: ValidationError, data: Any, marks: Marks, file: str) -> list[Problem]:
     problems = []
-    for error in exc.errors():
-        if error["type"] == "string_type" and isinstance(error.get("input"), list | dict):
-            continue  # the `str` branch of a `name | list` union: the other branch's errors say what is wrong
-        loc = clean_loc(data, error["loc"])
+    errors = [(clean_loc(data, error["loc"]), error) for error in exc.errors()]
+    for loc, error in errors:
+        if _said_elsewhere(loc, error, errors):
+            continue
         mark = marks.find(loc)
         line, col, where = (mark.line, mark.col, mark.file) if mark else (1, 1, file)
         problems.append(Problem(where, line, col, ".".join(str(p) for p in loc), describe(error)))
     return problems
+
+
+def _said_elsewhere(loc: Path_, error: ErrorDetails, errors: list[tuple[Path_, ErrorDetails]]) -> bool:
+    """The `str` branch of a `name | list` union given a list: the other branch's errors say what is wrong."""
+    if error["type"] != "string_type" or not isinstance(error.get("input"), list | dict):
+        return False
+    return any(other is not error and other_loc[: len(loc)] == loc for other_loc, other in errors)

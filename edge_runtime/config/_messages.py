@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
+from edge_runtime.config._errors import preview
 from edge_runtime.config._yaml import Path_
 
 
@@ -52,17 +53,17 @@ def describe(error: ErrorDetails) -> str:
         bound = next(iter(ctx.values()))
         if isinstance(bound, float) and bound.is_integer():
             bound = int(bound)
-        return f"must be {op} {bound} (got {got!r})"
+        return f"must be {op} {bound} (got {preview(got)})"
     if kind == "union_tag_invalid":
         return f"unknown type {ctx.get('tag')!r} (expected one of {ctx.get('expected_tags')})"
     if kind == "union_tag_not_found":
         return f"needs a `{ctx.get('discriminator', 'type').strip(chr(39))}:` key"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')} (got {got!r})"
+        return f"must be one of {ctx.get('expected')} (got {preview(got)})"
     if kind == "too_short":
         return f"must have at least {ctx.get('min_length')} item(s)"
     message = str(error["msg"])
     message = message.replace("Input should be", "must be").replace("Value error, ", "")
-    if got is not None and not isinstance(got, dict | list) and "got" not in message:
-        message += f" (got {got!r})"
+    if got is not None and "got" not in message:
+        message += f" (got {preview(got)})"
     return message

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from edge_runtime.cascade._checks import check_pipeline_shape
 from edge_runtime.config._errors import Problem
+from edge_runtime.config._files import resolve_path
 from edge_runtime.config._models import BUILTIN_SINKS, InferStageConfig, RuntimeConfig, StreamConfig
+from edge_runtime.config._resources import check_resources
 from edge_runtime.config._yaml import Marks, Path_
 
 Report = Callable[[Path_, str], None]
@@ -23,7 +25,10 @@ def check_references(config: RuntimeConfig, marks: Marks, file: str, base_dir: P
 
     for name, model in config.models.items():
         path = resolve_path(base_dir, model.path)
-        if not path.is_file():
+        reason = _unusable(path)
+        if reason is not None:
+            problem(("models", name, "path"), reason)
+        elif not path.is_file():
             hint = "shipped models are fetched by `edge-runtime models fetch`"
             problem(("models", name, "path"), f"model file not found: {path} ({hint})")
     shares = {name: s.min_share for name, s in config.streams.items() if s.min_share}
@@ -33,7 +38,17 @@ def check_references(config: RuntimeConfig, marks: Marks, file: str, base_dir: P
     for stream_name, stream in config.streams.items():
         _check_pipeline(config, ("streams", stream_name), stream, problem)
         _check_sinks(config, ("streams", stream_name), stream, problem)
+    check_resources(config, base_dir, problem)
     return problems
+
+
+def _unusable(path: Path) -> str | None:
+    """A path the system cannot even look up (a name too long, a loop): the reason, else None."""
+    try:
+        path.is_file()
+    except (OSError, ValueError) as exc:
+        return f"cannot use this path: {getattr(exc, 'strerror', None) or exc}"
+    return None
 
 
 def _check_pipeline(config: RuntimeConfig, base: Path_, stream: StreamConfig, problem: Report) -> None:
@@ -64,7 +79,4 @@ def _check_sinks(config: RuntimeConfig, base: Path_, stream: StreamConfig, probl
             problem((*base, "sinks", i), f"unknown sink {sink!r} (sinks: {known})")
 
 
-def resolve_path(base_dir: Path, path: str) -> Path:
-    """Relative paths in a config are relative to the config file's directory."""
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else base_dir / p
+__all__ = ["check_references", "resolve_path"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from edge_runtime.config._files import read_regular_file
 from edge_runtime.inference._errors import ModelError
 
 
@@ -14,7 +15,7 @@ def read_labels(labels: list[str] | str | None, base_dir: Path, where: str) -> t
         return None if labels is None else tuple(labels)
     path = base_dir / labels
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"{where}: cannot read labels file {path} ({exc.__class__.__name__})") from None
     return _parse(text)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
+import errno
 import logging
+import os
 import queue
+import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+from cloud_sync.counters import BAD_ENVELOPE
+from cloud_sync.strict_json import dumps as strict_dumps
 from edge_runtime.drops import QUEUE_FULL, DropCounter
 from edge_runtime.sinks._base import Sink
 
 log = logging.getLogger(__name__)
 _STOP = object()
+WRITE_ERROR = "write_error"  # drop reason: the file refused the write (disk full, I/O error)
+SUMMARY_S = 60.0
 
 
 class JsonlSink(Sink):
@@ -27,8 +35,11 @@ class JsonlSink(Sink):
         self.drops = DropCounter()
         self.written = 0
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
+        self._failing_since: float | None = None  # writing has failed since then (writer thread only)
+        self._summary_at = 0.0
+        self._failed = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+        self._fd = _open_append(path)
         self._thread = threading.Thread(target=self._write_loop, name=f"sink:{name}", daemon=True)
         self._thread.start()
 
@@ -49,7 +60,16 @@ class JsonlSink(Sink):
             return
         self._thread.join(timeout=0.5)
         if not self._thread.is_alive():
-            self._file.close()
+            os.close(self._fd)
+
+    def _line(self, envelope: object) -> str:
+        """One strict JSON line (non-finite numbers as null, flagged); '' for an envelope that is not JSON (counted)."""
+        try:
+            return strict_dumps(envelope) + "\n"
+        except (TypeError, ValueError) as exc:
+            self.drops.add(BAD_ENVELOPE)
+            log.error("sink %r: an envelope that is not JSON was dropped: %s", self.name, exc)
+            return ""
 
     def _write_loop(self) -> None:
         while True:
@@ -60,13 +80,53 @@ class JsonlSink(Sink):
                 except queue.Empty:
                     break
             stop = any(item is _STOP for item in batch)
-            lines = [json.dumps(item, separators=(",", ":")) + "\n" for item in batch if item is not _STOP]
+            lines = [line for item in batch if item is not _STOP and (line := self._line(item))]
             try:
-                self._file.writelines(lines)
-                self._file.flush()
+                self._append("".join(lines).encode())
                 self.written += len(lines)
             except OSError as exc:
-                self.drops.add("write_error", len(lines))
-                log.error("sink %r: cannot write %s: %s", self.name, self.path, exc)
+                self._write_failed(exc, len(lines))
+            else:
+                self._write_ok()
             if stop:
                 return
+
+    def _append(self, data: bytes) -> None:
+        """Write all of `data` or, on an error (a full disk), cut the file back: never a partial line."""
+        start = os.fstat(self._fd).st_size
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)
+            raise
+
+    def _write_failed(self, exc: OSError, n: int) -> None:
+        """Count the lost envelopes; one ERROR line when writing starts failing, then a summary per SUMMARY_S."""
+        self.drops.add(WRITE_ERROR, n)
+        self._failed += n
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = self._summary_at = now
+            log.error("sink %r: cannot write %s: %s; envelopes are counted as %s until it can", self.name, self.path,
+                      exc.strerror or exc, WRITE_ERROR)  # fmt: skip
+        elif now - self._summary_at >= SUMMARY_S:
+            self._summary_at = now
+            log.warning("sink %r: still cannot write %s: %d envelopes lost so far", self.name, self.path, self._failed)
+
+    def _write_ok(self) -> None:
+        if self._failing_since is not None:
+            log.warning("sink %r: writes to %s again (%d envelopes lost)", self.name, self.path, self._failed)
+            self._failing_since, self._failed = None, 0
+
+
+def _open_append(path: Path) -> int:
+    """Open for appending; a FIFO without a reader or a device is refused at once (OSError), never waited on."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    os.set_blocking(fd, True)
+    return fd

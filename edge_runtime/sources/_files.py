@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge_runtime.config._files import resolve_path
+
 
 def resolve(path: str, base_dir: Path) -> Path:
     """An absolute path for `path` as written in the config (``~`` expanded, relative to `base_dir`)."""
-    candidate = Path(path).expanduser()
-    return candidate if candidate.is_absolute() else base_dir / candidate
+    return resolve_path(base_dir, path)
 
 
 def display_name(path: Path, base_dir: Path) -> str:

@@ -1,4 +1,9 @@
-"""Sensor messages to reading values: a plain number, or JSON whose numeric fields become named values."""
+"""Sensor messages to reading values: a plain number, or JSON whose numeric fields become named values.
+
+A message is hostile until checked: over MAX_PAYLOAD_BYTES, nested deeper than MAX_DEPTH, with more than
+MAX_VALUES numbers, a number too large for a float (10^400), NaN or Infinity: each is a `BadMessage` saying why,
+never another exception, so one message cannot stop a source. Every value returned is a finite float.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import math
 from typing import Literal
 
 PayloadFormat = Literal["auto", "json", "number"]
+MAX_PAYLOAD_BYTES = 64 * 1024  # a sensor message is a few hundred bytes
+MAX_DEPTH = 32  # nested objects and lists
+MAX_VALUES = 1024  # numeric fields of one message
 
 
 class BadMessage(ValueError):
@@ -23,12 +31,9 @@ def parse_values(payload: bytes | str, fmt: PayloadFormat = "auto", field: str |
     text = _text(payload)
     if fmt == "number":
         return {"value": _finite(_number(text))}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise BadMessage("not JSON" if fmt == "json" else "neither a number nor JSON") from None
+    data = _json(text, fmt)
     if isinstance(data, (int, float)):
-        values = {"value": _finite(float(data))}
+        values = {"value": _finite(_float(data))}
     elif isinstance(data, dict):
         values = flatten(data)
     else:
@@ -42,8 +47,12 @@ def parse_values(payload: bytes | str, fmt: PayloadFormat = "auto", field: str |
     return values
 
 
-def flatten(data: object, prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of nested dicts and lists, keyed by dotted path; non-finite and non-numeric leaves left out."""
+def flatten(data: object, prefix: str = "", depth: int = 0) -> dict[str, float]:
+    """Numeric leaves of nested dicts and lists, keyed by dotted path; non-finite and non-numeric leaves left out.
+
+    BadMessage when nested deeper than MAX_DEPTH or holding more than MAX_VALUES numbers."""
+    if depth > MAX_DEPTH:
+        raise BadMessage(f"nested deeper than {MAX_DEPTH} levels")
     items: list[tuple[str, object]]
     if isinstance(data, dict):
         items = [(str(key), value) for key, value in data.items()]
@@ -58,18 +67,42 @@ def flatten(data: object, prefix: str = "") -> dict[str, float]:
         if number is not None:
             values[name] = number
         else:
-            values.update(flatten(value, name))
+            values.update(flatten(value, name, depth + 1))
+        if len(values) > MAX_VALUES:
+            raise BadMessage(f"more than {MAX_VALUES} numeric fields")
     return values
 
 
 def _as_number(value: object) -> float | None:
     """A finite JSON number as a float (a bool is an int: true/false read as 1/0), else None."""
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
+    if isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond a float's range (10^400)
+            return None
+        return number if math.isfinite(number) else None
     return None
 
 
+def _float(value: float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise BadMessage("a number too large for a float") from None
+
+
+def _json(text: str, fmt: PayloadFormat) -> object:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise BadMessage(f"nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # also an integer of more than 4300 digits
+        raise BadMessage("not JSON" if fmt == "json" else "neither a number nor JSON") from None
+
+
 def _text(payload: bytes | str) -> str:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise BadMessage(f"larger than {MAX_PAYLOAD_BYTES} bytes ({len(payload)})")
     if isinstance(payload, str):
         return payload
     try:

@@ -104,7 +104,7 @@ def test_cap_drop_oldest_lowest_evicts_and_counts(tmp_path: Path) -> None:
     assert box.drops.snapshot() == {"outbox_evicted": 2}
     assert len(box.add([entry(12, priority=0)])) == 1  # evicts the oldest priority-0 entry
     left = list(box.fetch(100))
-    kept = sorted(int(box._conn.execute("SELECT seq FROM outbox WHERE id=?", (m.id,)).fetchone()[0]) for m in left)
+    kept = sorted(int(box._sql("SELECT seq FROM outbox WHERE id=?", (m.id,)).fetchone()[0]) for m in left)
     assert kept == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     box.settle([m.id for m in left], [])
     box.add([entry(i, priority=3) for i in range(20, 30)])  # evicts everything below 3

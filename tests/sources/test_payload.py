@@ -80,3 +80,29 @@ def test_flattening_keeps_every_numeric_leaf(document: dict[str, object]) -> Non
     values = parse_values(payload)
     assert values.keys() == expected.keys()
     assert all(math.isclose(values[k], expected[k]) for k in expected)
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        (b"1" + b"0" * 400, "too large for a float"),
+        (b"[" * 2000 + b"]" * 2000, "nested deeper than 32"),
+        (b'{"a":' * 2000 + b"1" + b"}" * 2000, "nested deeper than 32"),
+        (b'{"a":' * 40 + b"1" + b"}" * 40, "nested deeper than 32"),
+        (b"1" * (5 * 1024**2), "larger than 65536 bytes"),
+        (b"NaN", "not a finite number"),
+        (b"-Infinity", "not a finite number"),
+        (b'{"t": 1' + b"0" * 400 + b"}", "no numeric fields"),
+        (b"9" * 5000, "neither a number nor JSON"),
+        (b"{" + b",".join(b'"k%d": 1' % i for i in range(2000)) + b"}", "more than 1024 numeric fields"),
+    ],
+    ids=["10^400", "list 2000 deep", "object 2000 deep", "object 40 deep", "5 MB", "NaN", "-Infinity",
+         "huge int field", "5000 digits", "2000 fields"],
+)  # fmt: skip
+def test_hostile_payloads_are_bad_messages(payload: bytes, why: str) -> None:
+    with pytest.raises(BadMessage, match=why):
+        parse_values(payload)
+
+
+def test_non_finite_fields_are_left_out() -> None:
+    assert parse_values(b'{"t": NaN, "u": Infinity, "v": 1}') == {"v": 1.0}
