@@ -16,6 +16,8 @@ from edge_runtime.stats import StreamStats
 
 log = logging.getLogger("edge_runtime.gates")
 
+ERROR_REPORT_EVERY_S = 10.0
+
 
 class Gate(ABC):
     """One named gate stage of a stream."""
@@ -23,6 +25,16 @@ class Gate(ABC):
     def __init__(self, name: str, stream: str) -> None:
         self.name = name
         self.stream = stream
+        self.errors = 0
+        self._last_report = -ERROR_REPORT_EVERY_S
+
+    def failed(self, exc: Exception, now: float) -> None:
+        """Count a failure; log it at most once every ERROR_REPORT_EVERY_S, with how many came in between."""
+        self.errors += 1
+        if now - self._last_report >= ERROR_REPORT_EVERY_S:
+            self._last_report = now
+            log.error("stream %r gate %r: %s: %s (%d failures so far)", self.stream, self.name,
+                      type(exc).__name__, exc, self.errors)  # fmt: skip
 
     @abstractmethod
     def opens(self, frame: Frame, now: float) -> bool:
@@ -40,11 +52,12 @@ def check_gates(gates: list[Gate], frame: Frame, stats: StreamStats) -> bool:
     start = time.perf_counter()
     try:
         for gate in gates:
+            now = time.monotonic()
             try:
-                if not gate.opens(frame, time.monotonic()):
+                if not gate.opens(frame, now):
                     return False
-            except Exception as exc:
-                log.error("stream %r gate %r: %s: %s", gate.stream, gate.name, type(exc).__name__, exc)
+            except Exception as exc:  # a broken gate must not blind the stream: the frame goes on
+                gate.failed(exc, now)
         return True
     finally:
         stats.gate_cost.add(time.perf_counter() - start)

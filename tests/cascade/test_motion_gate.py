@@ -7,10 +7,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from edge_runtime.frames import Frame
-from edge_runtime.gates import MotionGate, MotionGateConfig
+from edge_runtime.gates import Gate, MotionGate, MotionGateConfig, check_gates
 from edge_runtime.gates.clip import Clip, photo, write_clip
+from edge_runtime.stats import StreamStats
 from tests.cascade.conftest import build
 
 
@@ -101,3 +103,17 @@ def test_zones_and_masks_are_honoured(tmp_path: Path) -> None:
     assert _opened(MotionGateConfig(type="motion", mask=[right]), frames) == [0]
     with_interval = _opened(MotionGateConfig(type="motion", zones=[left], interval="1s"), frames)
     assert with_interval == [0, 10, 20]  # no motion in the zone: still once a second (frames at 10 fps)
+
+
+class _Broken(Gate):
+    def opens(self, frame: Frame, now: float) -> bool:
+        raise RuntimeError("camera gone odd")
+
+
+def test_a_failing_gate_lets_frames_through_and_counts(caplog: pytest.LogCaptureFixture) -> None:
+    gate, stats = _Broken("broken", "porch"), StreamStats("porch")
+    frame = Frame("porch", 0, 0.0, 0.0, np.zeros((8, 8, 3), np.uint8))
+    assert all(check_gates([gate], frame, stats) for _ in range(5))
+    assert gate.errors == 5
+    assert stats.gate_cost.count == 5
+    assert len([r for r in caplog.records if "camera gone odd" in r.getMessage()]) == 1  # not one per frame
