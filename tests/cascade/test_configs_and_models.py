@@ -90,3 +90,27 @@ def test_labels_from_a_file_are_checked_when_the_model_loads(tmp_path: Path, mod
     streams += "      - {type: infer, model: face_landmarks, on: {labels: [cat]}}\n    sinks: [mem]"
     with pytest.raises(ModelError, match=r"^streams\.front\.pipeline: cascade 'face_landmarks': model 'faces' has no"):
         build(tmp_path, yaml.safe_dump(models), streams)
+
+
+GATE_BAD = [
+    ("{type: sensor, stream: nowhere}", "streams.front.pipeline.0.stream: unknown stream 'nowhere'"),
+    ("{type: sensor, stream: front}", "streams.front.pipeline.0.stream: a sensor gate cannot be fired by its own"),
+    ("{type: sensor, hold: 5s}", "streams.front.pipeline.0: give one trigger"),
+    ("{type: motion, zones: [[[0, 0], [2, 0], [1, 1]]]}", "streams.front.pipeline.0.zones: polygon points are"),
+]
+
+
+@pytest.mark.parametrize(("gate", "expected"), GATE_BAD, ids=[g[0] for g in GATE_BAD])
+def test_bad_gate_configs_are_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], models_yaml: str, gate: str, expected: str
+) -> None:
+    path = tmp_path / "cfg.yaml"
+    text = _config(models_yaml, "{type: filter}").replace(
+        "      - {type: infer, model: faces}", f"      - {gate}\n      - {{type: infer, model: faces}}"
+    )
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    pipeline = next(i for i, row in enumerate(text.splitlines(), 1) if row.strip() == "pipeline:")
+    assert line.startswith(f"{path}:{pipeline + 1}:"), line
+    assert expected in line, line
