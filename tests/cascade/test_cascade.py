@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edge_runtime.stats import StreamStats
 from tests.cascade.conftest import build, write_photos
 
@@ -55,3 +57,28 @@ def test_landmarks_of_the_astronaut_face_none_on_coffee(tmp_path: Path, models_y
     crops = stats.crops["face_landmarks"]
     assert (crops.offered, crops.completed, crops.drops.total) == (1, 1, 0)  # coffee: no landmark invocation
     assert stats.offered == stats.completed == 2
+
+
+def test_a_chain_nests_person_face_landmarks_on_the_whole_frame(tmp_path: Path, models_yaml: str) -> None:
+    images = write_photos(tmp_path / "images", ["astronaut"])
+    runtime, memory = build(
+        tmp_path,
+        models_yaml,
+        f"""\
+  chain:
+    source: {{type: images, path: {images}, fps: 20}}
+    pipeline:
+      - {{type: infer, model: person}}
+      - {{type: infer, model: faces, on: {{labels: [person]}}, crop: {{expand: 1.0}}}}
+      - {{type: infer, model: face_landmarks, on: {{labels: [face]}}}}
+    sinks: [mem]""",
+    )
+    asyncio.run(runtime.run(duration=30))
+    ((envelope,),) = [list(memory.envelopes)]
+    (person,) = envelope["payload"]["detections"]
+    (face,) = person["sub"]["payload"]["detections"]
+    # the face found in the person's crop is where BlazeFace finds it on the whole photo
+    assert face["box"] == pytest.approx([0.35, 0.16, 0.53, 0.34], abs=0.03)
+    assert len(face["sub"]["payload"]["points"]) == 468
+    crops = runtime.streams[0].runner.stats.crops
+    assert [(c.offered, c.completed) for c in crops.values()] == [(1, 1), (1, 1)]
