@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -25,18 +26,32 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from cloud_sync.envelope import Message
 
-OnMessage = Callable[[str, bytes], None]
 _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
+SILENCE_FACTOR = 1.5  # a connection that hears nothing for this many keepalives is lost
+
+
+class Incoming(NamedTuple):
+    """A message from the broker; `mid` and `qos` are what `Connection.ack` takes (manual acknowledgement)."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+
+
+OnMessage = Callable[[Incoming], None]
 
 
 class LinkDown(Exception):
     """The connection could not be made or was lost; the text is one line for the log."""
 
 
-def new_client(client_id: str) -> paho.Client:
-    """A paho client for one connection: MQTT 3.1.1, clean session, no reconnect and no window of its own."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True,
-                         reconnect_on_failure=False)
+def new_client(client_id: str = "", *, clean_session: bool = True, manual_ack: bool = False) -> paho.Client:
+    """A paho client for one connection: MQTT 3.1.1, no reconnect and no window of its own.
+
+    With `manual_ack`, a received QoS 1 / 2 message is acknowledged only by `Connection.ack`."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session,
+                         reconnect_on_failure=False, manual_ack=manual_ack)
     client.max_inflight_messages_set(0)  # `Connection` keeps the window
     return client
 
@@ -44,9 +59,10 @@ def new_client(client_id: str) -> paho.Client:
 class Batch:
     """Messages of one publish call: the ids confirmed so far; `done` resolves once all are settled."""
 
-    __slots__ = ("confirmed", "done", "remaining")
+    __slots__ = ("confirmed", "done", "remaining", "size")
 
     def __init__(self, size: int) -> None:
+        self.size = size
         self.confirmed: list[int] = []
         self.remaining = size
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -54,8 +70,9 @@ class Batch:
             self.done.set_result(None)
 
     @property
-    def complete(self) -> bool:
-        return self.done.done() and self.remaining == 0
+    def short(self) -> bool:
+        """Settled with part of it unconfirmed (the connection was lost, or a publish refused)."""
+        return self.done.done() and len(self.confirmed) < self.size
 
     def settle(self, msg_id: int, ok: bool) -> None:
         if ok:
@@ -76,12 +93,31 @@ class Batch:
             self.done.set_result(None)
 
 
+@contextlib.asynccontextmanager
+async def connect(client: paho.Client, host: str, port: int, keepalive: int, *, window: int = 64,
+                  on_message: OnMessage | None = None) -> AsyncIterator[Connection]:
+    """``async with connect(...) as conn``: connected on entry (LinkDown if not); on exit a clean DISCONNECT when
+    the body ended or was cancelled, an abort when it failed (the broker then publishes the Last Will)."""
+    conn = await Connection.open(client, host, port, keepalive, window=window, on_message=on_message)
+    try:
+        yield conn
+    except Exception:
+        conn.abort()
+        raise
+    finally:
+        if not conn.lost:
+            await conn.close()
+        conn.abort()
+
+
 class Connection:
     """A connected paho client. `open()` connects; `wait_lost()` returns (raising LinkDown) when it drops."""
 
-    def __init__(self, client: paho.Client, window: int, on_message: OnMessage | None) -> None:
+    def __init__(self, client: paho.Client, window: int, on_message: OnMessage | None, keepalive: float) -> None:
         self._client = client
         self.window = window
+        self.keepalive = keepalive
+        self._heard = time.monotonic()  # when the broker last sent anything
         self._queue: deque[tuple[Batch, Message, int]] = deque()  # waiting for room in the window
         self._outstanding = 0
         self._loop = asyncio.get_running_loop()
@@ -92,6 +128,7 @@ class Connection:
         self._connack: asyncio.Future[None] = self._loop.create_future()
         self._lost: asyncio.Future[None] = self._loop.create_future()
         self._fileno = -1
+        self._paused = False
         self._tls = False
         self._keepalive: asyncio.Task[None] | None = None
 
@@ -102,7 +139,7 @@ class Connection:
 
         At most `window` publishes of `publish` (QoS 1 and 2) await their acknowledgement at once.
         """
-        conn = cls(client, window, on_message)
+        conn = cls(client, window, on_message, keepalive)
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(None, client.connect, host, port, keepalive)
@@ -198,16 +235,40 @@ class Connection:
         return batch.confirmed == [1]
 
     async def subscribe(self, topic: str, qos: int = 1, timeout: float = 10.0) -> None:
-        rc, mid = self._client.subscribe(topic, qos)
-        if rc != _OK or mid is None:
-            raise LinkDown(f"subscribe {topic}: {paho.error_string(rc)}")
-        future = self._subacks[mid] = self._loop.create_future()
+        """Subscribe and wait for the SUBACK (LinkDown when refused or not answered in `timeout`)."""
+        future = self.request_subscription(topic, qos)
         try:
             await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
             raise LinkDown(f"subscribe {topic}: no SUBACK within {timeout:g} s") from None
-        finally:
-            self._subacks.pop(mid, None)
+
+    def request_subscription(self, topic: str, qos: int = 1) -> asyncio.Future[None]:
+        """Send SUBSCRIBE without waiting; the future settles with the SUBACK (or LinkDown)."""
+        future: asyncio.Future[None] = self._loop.create_future()
+        rc, mid = self._client.subscribe(topic, qos)
+        if rc != _OK or mid is None:
+            future.set_exception(LinkDown(f"subscribe {topic}: {paho.error_string(rc)}"))
+        else:
+            self._subacks[mid] = future
+            future.add_done_callback(lambda _: self._subacks.pop(mid, None))
+        return future
+
+    def ack(self, mid: int, qos: int) -> None:
+        """Acknowledge a received message (clients made with `manual_ack`); a lost connection ignores it."""
+        if qos > 0 and not self._lost.done():
+            self._client.ack(mid, qos)
+
+    def pause_reading(self) -> None:
+        """Stop reading the socket (flow control: the reader is behind); the broker holds what follows."""
+        if self._fileno >= 0 and not self._paused:
+            self._loop.remove_reader(self._fileno)
+            self._paused = True
+
+    def resume_reading(self) -> None:
+        if self._fileno >= 0 and self._paused:
+            self._paused = False
+            self._heard = time.monotonic()  # the silence was ours
+            self._loop.add_reader(self._fileno, self._readable)
 
     # -- lifetime ----------------------------------------------------------------------------------------------
 
@@ -261,6 +322,7 @@ class Connection:
 
     def _readable(self) -> None:
         client = self._client
+        self._heard = time.monotonic()
         while True:
             rc = client.loop_read()
             if rc != _OK:
@@ -279,8 +341,16 @@ class Connection:
             self._harvest()
 
     async def _misc(self) -> None:
+        """Keepalive: paho pings when the link is quiet; a broker silent for SILENCE_FACTOR keepalives is lost
+        (a blackholed link, sockets still open, is noticed within 1.5 x keepalive rather than paho's 2 x)."""
+        limit = SILENCE_FACTOR * self.keepalive
+        tick = min(1.0, self.keepalive / 4)
         while True:
-            await asyncio.sleep(1.0)
+            silent = time.monotonic() - self._heard
+            if silent >= limit:
+                self._lose(f"keepalive: nothing from the broker for {silent:.1f} s")
+                return
+            await asyncio.sleep(min(tick, limit - silent))
             if self._client.loop_misc() != _OK:
                 self._lose("keepalive: no answer from the broker")
                 return
@@ -309,7 +379,7 @@ class Connection:
 
     def _on_message_cb(self, _c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
         if self._on_message is not None:
-            self._on_message(message.topic, bytes(message.payload))
+            self._on_message(Incoming(message.topic, bytes(message.payload), message.mid, message.qos))
 
     def _on_socket_close(self, _c: paho.Client, _u: Any, _sock: Any) -> None:
         if self._fileno >= 0:

@@ -43,7 +43,7 @@ class MqttConfig(_Strict):
     username: str | None = Field(None, description="User name, when the broker wants one.")
     password: str | None = Field(None, description="Password; use ${env:NAME} rather than writing it in the file.")
     client_id: str | None = Field(None, description="MQTT client id; default `edge-<device>`.")
-    keepalive: int = Field(30, ge=5, le=3600, description="Seconds between pings; a dead link is noticed in ~1.5x.")
+    keepalive: int = Field(30, ge=2, le=3600, description="Seconds between pings; a dead link is noticed within 1.5x.")
     backoff_initial: Duration = Field(0.5, gt=0, description="First reconnect delay (doubles, jittered).")
     backoff_max: Duration = Field(30.0, gt=0, description="Longest reconnect delay.")
 

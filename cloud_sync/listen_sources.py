@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiomqtt
-import paho.mqtt.client as mqtt
+import paho.mqtt.client as paho
 import zmq
 import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 
+from cloud_sync._mqtt_client import Connection, Incoming, LinkDown, connect, new_client
 from cloud_sync._tls import LinkError, describe, is_permanent, ssl_context
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import TlsConfig
@@ -26,6 +27,8 @@ from cloud_sync.zmq_link import configure
 
 log = logging.getLogger("cloud_sync.listen")
 MAX_BATCH = 1000
+KEEPALIVE_S = 10
+PENDING = 100_000  # messages received and not yet taken into a batch; beyond, reading the socket pauses
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,86 +54,88 @@ class MqttSource:
     the broker queued while this listener was away is delivered when it is back.
 
     Messages are acknowledged (PUBACK) only in `ack()`, after the batch is written: a listener killed between
-    receipt and write gets them again from the broker. aiomqtt has no manual-ack option, so this switches on
-    paho's own (`manual_ack_set`, `ack`) on the paho client aiomqtt wraps.
+    receipt and write gets them again from the broker (paho's manual acknowledgement).
     """
 
     def __init__(self, options: MqttOptions, ready: Callable[[str], None]) -> None:
         self.options = options
         self._ready = ready
-        self._paho: mqtt.Client | None = None
+        self._conn: Connection | None = None
         self._unacked: list[tuple[int, int]] = []  # (mid, qos) of the batch being stored
+        self._pending: deque[Incoming] = deque()
+        self._arrived = asyncio.Event()
 
     def topics(self) -> list[str]:
         p = self.options.prefix
         return [f"{p}/+/results/#", f"{p}/+/events/#", f"{p}/+/stats", f"{p}/+/status"]
 
-    def _client(self) -> aiomqtt.Client:
+    def _client(self) -> paho.Client:
         o = self.options
-        return aiomqtt.Client(
-            o.host, o.port, identifier=o.client_id, clean_session=False, username=o.username, password=o.password,
-            tls_context=ssl_context(o.tls) if o.tls else None, keepalive=10, timeout=10.0,
-            max_queued_incoming_messages=0,
-        )
+        client = new_client(o.client_id, clean_session=False, manual_ack=True)
+        if o.username is not None:
+            client.username_pw_set(o.username, o.password)
+        if o.tls is not None:
+            client.tls_set_context(ssl_context(o.tls))
+        return client
+
+    def _received(self, message: Incoming) -> None:
+        self._pending.append(message)
+        self._arrived.set()
+        if len(self._pending) >= PENDING and self._conn is not None:
+            self._conn.pause_reading()  # the broker holds the rest (QoS 1: unacknowledged, sent again)
 
     async def batches(self) -> AsyncIterator[list[Received]]:
         where = f"mqtt {self.options.host}:{self.options.port}"
         backoff, connected_once = Backoff(0.2, 5.0), False
         while True:
-            client = self._client()
-            self._paho = _paho_of(client)
-            self._paho.manual_ack_set(True)
             self._unacked.clear()  # a new session: the broker resends whatever was not acknowledged
+            self._pending.clear()
             try:
-                async with client:
+                async with connect(self._client(), self.options.host, self.options.port, KEEPALIVE_S,
+                                   on_message=self._received) as conn:  # fmt: skip
+                    self._conn = conn
                     for topic in self.topics():
-                        await client.subscribe(topic, qos=self.options.qos)
+                        await conn.subscribe(topic, qos=self.options.qos)
                     self._ready(f"subscribed to {where} {self.options.prefix}/+/...")
                     connected_once = True
                     backoff.reset()
-                    messages = aiomqtt_batches(client, self._unacked)
-                    async for batch in messages:
-                        yield batch
-            except aiomqtt.MqttError as exc:
+                    while True:
+                        yield await self._batch(conn)
+            except LinkDown as exc:
                 if not connected_once and is_permanent(exc):
                     raise LinkError(f"{where}: {describe(exc)}") from None
                 log.warning("%s: %s (reconnecting)", where, describe(exc))
             await asyncio.sleep(backoff.next())
 
+    async def _batch(self, conn: Connection) -> list[Received]:
+        """Whatever has arrived, up to MAX_BATCH messages; their (mid, qos) go to `_unacked`. LinkDown when lost."""
+        while not self._pending:
+            if conn.lost:
+                await conn.wait_lost()  # raises LinkDown
+            self._arrived.clear()
+            waits = [asyncio.ensure_future(conn.wait_lost()), asyncio.ensure_future(self._arrived.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+                await asyncio.gather(*waits, return_exceptions=True)
+        batch: list[Received] = []
+        while self._pending and len(batch) < MAX_BATCH:
+            message = self._pending.popleft()
+            batch.append(Received(message.topic, message.payload))
+            if message.qos > 0:
+                self._unacked.append((message.mid, message.qos))
+        if len(self._pending) < PENDING // 2:
+            conn.resume_reading()
+        return batch
+
     async def ack(self) -> None:
         """The batch is stored: acknowledge its messages to the broker."""
-        if self._paho is not None:
+        if self._conn is not None:
             for mid, qos in self._unacked:
-                self._paho.ack(mid, qos)
+                self._conn.ack(mid, qos)
         self._unacked.clear()
-
-
-def _paho_of(client: aiomqtt.Client) -> mqtt.Client:
-    paho = getattr(client, "_client", None)
-    if not isinstance(paho, mqtt.Client):  # pragma: no cover - only if aiomqtt changes its insides
-        raise LinkError("this aiomqtt version does not expose its paho client: cannot acknowledge after writing")
-    return paho
-
-
-async def aiomqtt_batches(client: aiomqtt.Client, unacked: list[tuple[int, int]]) -> AsyncIterator[list[Received]]:
-    """Whatever has arrived, up to MAX_BATCH messages at a time; their (mid, qos) go to `unacked`."""
-    iterator = client.messages
-    async for first in iterator:
-        batch, message = [], first
-        while True:
-            batch.append(Received(str(message.topic), _bytes(message.payload)))
-            if message.qos > 0:
-                unacked.append((message.mid, message.qos))
-            if not len(iterator) or len(batch) >= MAX_BATCH:
-                break
-            message = await iterator.__anext__()
-        yield batch
-
-
-def _bytes(payload: object) -> bytes:
-    if isinstance(payload, bytes | bytearray):
-        return bytes(payload)
-    return str(payload if payload is not None else "").encode()
 
 
 class ZmqSource:

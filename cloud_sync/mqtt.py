@@ -1,7 +1,10 @@
 """MQTT transport: our own reconnect loop, birth/LWT status, batches pipelined through one paho client.
 
+This is the device's one connection to the broker: results, events, stats, the status topic and model-push
+traffic all travel on it (`subscribe` adds a topic filter with a handler, made again on every reconnect).
 Every connection publishes ``online`` (retained, QoS 1) on ``<prefix>/<device>/status`` and registers ``offline``
-(retained) as its Last Will; a clean stop publishes ``offline`` itself. A batch is handed to paho whole (in
+(retained) as its Last Will; a clean stop publishes ``offline`` itself (`status=False`, for a cloud-side client,
+leaves the status topic alone). A batch is handed to paho whole (in
 slices, so the event loop is never held for long); paho keeps `max_inflight` publishes awaiting their PUBACK and
 writes the rest as PUBACKs arrive, in order. The connection itself is `cloud_sync._mqtt_client.Connection`.
 """
@@ -10,17 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import paho.mqtt.client as paho
 
-from cloud_sync._mqtt_client import Batch, Connection, LinkDown, new_client
+from cloud_sync._mqtt_client import Batch, Connection, Incoming, LinkDown, connect, new_client
 from cloud_sync._tls import describe, ssl_context
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import MqttConfig
-from cloud_sync.counters import INBOUND_FULL, Drops
+from cloud_sync.counters import Drops
 from cloud_sync.envelope import Inbound, Message, device_topic
+from cloud_sync.inbound import Handler, Subscriptions
 
+__all__ = ["Connection", "Incoming", "LinkDown", "MqttTransport", "connect", "new_client"]
 log = logging.getLogger("cloud_sync.mqtt")
 ONLINE = b"online"
 OFFLINE = b"offline"
@@ -48,16 +53,18 @@ class MqttTransport:
         prefix: str = "edge",
         qos: int = 1,
         max_inflight: int = 64,
-        subscribe: Sequence[str] = (),
-        inbound_size: int = 64,
+        status: bool = True,
+        client_id: str | None = None,
     ) -> None:
         self.config = config
         self.device = device
         self.prefix = prefix
         self.qos = qos
         self.max_inflight = max_inflight
-        self.subscriptions = tuple(subscribe)
+        self.status = status
+        self.client_id = client_id or config.client_id or f"edge-{device}"
         self.drops = Drops()
+        self.subscriptions = Subscriptions(self.drops)
         self.last_error: str | None = None
         self.connects = 0
         self.sent = 0
@@ -65,7 +72,6 @@ class MqttTransport:
         self._send_lock = asyncio.Lock()
         self._previous: _Call | None = None
         self._up = asyncio.Event()
-        self._inbound: asyncio.Queue[Inbound] = asyncio.Queue(maxsize=inbound_size)
         self._backoff = Backoff(config.backoff_initial, config.backoff_max)
 
     def topic(self, suffix: str) -> str:
@@ -74,13 +80,30 @@ class MqttTransport:
     def client(self) -> paho.Client:
         """A configured, unconnected paho client (TLS, credentials, Last Will)."""
         cfg = self.config
-        client = new_client(cfg.client_id or f"edge-{self.device}")
+        client = new_client(self.client_id)
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls is not None:
             client.tls_set_context(ssl_context(cfg.tls))
-        client.will_set(self.topic("status"), OFFLINE, qos=1, retain=True)
+        if self.status:
+            client.will_set(self.topic("status"), OFFLINE, qos=1, retain=True)
         return client
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Call `handler` (on the loop, must not block) for each message matching `topic_filter`, from now on
+        and after every reconnect."""
+        self.subscriptions.add(topic_filter, handler)
+        conn = self._conn
+        if conn is not None:
+            conn.request_subscription(topic_filter, qos=1).add_done_callback(self._subscribed)
+
+    def _subscribed(self, future: asyncio.Future[None]) -> None:
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            log.warning("mqtt %s:%s: %s", self.config.host, self.config.port, exc)
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
 
     async def run(self) -> None:
         where = f"mqtt {self.config.host}:{self.config.port}"
@@ -96,53 +119,54 @@ class MqttTransport:
 
     async def _connected_session(self) -> None:
         cfg = self.config
-        conn = await Connection.open(self.client(), cfg.host, cfg.port, cfg.keepalive, window=self.max_inflight,
-                                     on_message=self._deliver)
-        try:
-            if not await conn.publish_one(self.topic("status"), ONLINE, qos=1, retain=True):
-                raise LinkDown("the birth message was not acknowledged")
-            for suffix in self.subscriptions:
-                await conn.subscribe(self.topic(suffix), qos=1)
-            self._conn, self.last_error = conn, None
-            self.connects += 1
-            self._backoff.reset()
-            self._up.set()
-            log.info("mqtt %s:%s: connected", cfg.host, cfg.port)
-            await conn.wait_lost()
-        except asyncio.CancelledError:
-            if not conn.lost:
-                await conn.publish_one(self.topic("status"), OFFLINE, qos=1, retain=True, timeout=2.0)
-                await conn.close()
-            raise
-        finally:
-            self._up.clear()
-            self._conn = None
-            conn.abort()
+        async with connect(self.client(), cfg.host, cfg.port, cfg.keepalive, window=self.max_inflight,
+                           on_message=self._deliver) as conn:  # fmt: skip
+            try:
+                await self._serve(conn)
+            except asyncio.CancelledError:
+                if self.status and not conn.lost:  # a clean stop says so itself (no Last Will then)
+                    await conn.publish_one(self.topic("status"), OFFLINE, qos=1, retain=True, timeout=2.0)
+                raise
+            finally:
+                self._up.clear()
+                self._conn = None
 
-    def _deliver(self, topic: str, payload: bytes) -> None:
-        try:
-            self._inbound.put_nowait(Inbound(topic, payload))
-        except asyncio.QueueFull:
-            self.drops.add(INBOUND_FULL)
+    async def _serve(self, conn: Connection) -> None:
+        """Birth message, subscriptions, then up until the connection drops."""
+        if self.status and not await conn.publish_one(self.topic("status"), ONLINE, qos=1, retain=True):
+            raise LinkDown("the birth message was not acknowledged")
+        for topic_filter in self.subscriptions.filters():
+            await conn.subscribe(topic_filter, qos=1)
+        self._conn, self.last_error = conn, None
+        self.connects += 1
+        self._backoff.reset()
+        self._up.set()
+        log.info("mqtt %s:%s: connected", self.config.host, self.config.port)
+        await conn.wait_lost()
+
+    def _deliver(self, message: Incoming) -> None:
+        self.subscriptions.dispatch(Inbound(message.topic, message.payload))
 
     async def wait_connected(self) -> None:
         """Return once a connection is up (the birth message published, subscriptions made)."""
         await self._up.wait()
 
-    async def publish(self, batch: Sequence[Message]) -> list[int]:
+    async def publish(self, batch: Sequence[Message], *, follows: bool = False) -> list[int]:
         """Calls may overlap: the next batch is handed to paho while this one awaits its PUBACKs, so the window
-        never drains between batches. Messages go out in call order. A call made after the connection changed,
-        while the previous call was left unconfirmed on the old one, sends nothing and returns [] (a retry must
-        start from the oldest unconfirmed entry, never overtake it)."""
+        never drains between batches. Messages go out in call order.
+
+        `follows`: this batch continues the previous call (fetched while it was in flight). It goes out only on
+        the same connection as the previous call and only if that call has not ended short; otherwise it sends
+        nothing and returns [] (the caller retries from its oldest unconfirmed entry, which is sent with
+        `follows=False` on whatever connection is up: a newer batch never overtakes an older one)."""
         if not batch:
             return []
         async with self._send_lock:
+            previous = self._previous
+            if follows and (previous is None or previous.conn is not self._conn or previous.batch.short):
+                return []
             while (conn := self._conn) is None:
                 await self._up.wait()
-            previous = self._previous
-            if previous is not None and previous.conn is not conn and not previous.batch.complete:
-                self._previous = None
-                return []
             call = self._previous = _Call(conn, Batch(len(batch)))
             await self._hand_over(call, batch)
         await call.batch.done
@@ -164,14 +188,15 @@ class MqttTransport:
             call.batch.skip(len(batch) - given)
 
     async def send(self, suffix: str, payload: bytes) -> bool:
+        """Best effort, QoS 1: publish on ``<prefix>/<device>/<suffix>``; False when down or not confirmed."""
+        return await self.send_to(self.topic(suffix), payload)
+
+    async def send_to(self, topic: str, payload: bytes, timeout: float = 5.0) -> bool:
+        """Best effort, QoS 1, on any topic (a cloud-side client publishing to a device)."""
         conn = self._conn
         if conn is None:
             return False
-        return await conn.publish_one(self.topic(suffix), payload, qos=1, timeout=5.0)
-
-    async def inbound(self) -> AsyncIterator[Inbound]:
-        while True:
-            yield await self._inbound.get()
+        return await conn.publish_one(topic, payload, qos=1, timeout=timeout)
 
     def stats(self) -> dict[str, object]:
         return {

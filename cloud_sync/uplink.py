@@ -1,8 +1,9 @@
 """The uplink: outbox plus transport. `put` from the event loop, `run` in the runtime's task group.
 
 put() -> bounded buffer -> committer thread (group commits into the outbox) -> drain (highest priority first)
--> transport.publish (many in flight) -> confirmed ids deleted. Cancelling `run` stops it: what was accepted is
-committed, the link is closed cleanly, unconfirmed entries stay in the outbox for the next start.
+-> transport.publish (many in flight) -> confirmed ids deleted. ``async with uplink`` opens the outbox and starts
+the committer; `serve()` runs the link and the drain until cancelled; leaving commits what was accepted, and the
+link is closed cleanly: unconfirmed entries stay in the outbox for the next start. `run()` is both in one.
 """
 
 from __future__ import annotations
@@ -56,8 +57,7 @@ class Uplink:
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None  # set while the drain has nothing to send
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._started = False
-        self._opening: Future[Outbox] | None = None
+        self._opening: Future[Outbox] | None = None  # the open, once begun (in the drain thread)
 
     @property
     def outbox(self) -> Outbox | None:
@@ -75,45 +75,55 @@ class Uplink:
         expires = None if ttl is None or math.isinf(ttl) else self._clock() + ttl
         return self._committer.offer((envelope, priority, expires))
 
-    async def run(self) -> None:
-        """Commit, drain and keep the link up until cancelled. Stopped at any moment, even while the outbox is
-        still opening, it commits what was accepted and closes what it opened."""
+    async def __aenter__(self) -> Uplink:
+        """Open the outbox (in the drain thread: the integrity check of a large file may take a while) and start
+        the committer. Cancelled meanwhile, it still waits for the open, commits what was accepted and closes."""
         self._loop = loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._started = True
-        opening = self._begin()
-        tasks: list[asyncio.Task[None]] = []
+        self._wake, self._idle = asyncio.Event(), asyncio.Event()
         try:
-            outbox = await asyncio.shield(asyncio.wrap_future(opening))
-            tasks.append(asyncio.create_task(self.transport.run(), name="cloud-link"))
-            tasks.append(asyncio.create_task(self._drain(outbox), name="outbox-drain"))
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.shield(asyncio.wrap_future(self._begin()))
+        except BaseException:
+            await loop.run_in_executor(None, self._shutdown)
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Commit what was accepted and close the outbox; unconfirmed entries stay in it for the next start."""
+        await asyncio.get_running_loop().run_in_executor(None, self._shutdown)
+
+    async def serve(self) -> None:
+        """Inside ``async with uplink``: keep the link up and drain the outbox into it until cancelled."""
+        outbox = self._outbox
+        if outbox is None:
+            raise RuntimeError("Uplink.serve() runs inside `async with uplink`")
+        link = asyncio.create_task(self.transport.run(), name="cloud-link")
+        drain = asyncio.create_task(self._drain(outbox), name="outbox-drain")
+        try:
+            done, _ = await asyncio.wait((link, drain), return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # a task only ends by failing: raise its error
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await loop.run_in_executor(None, self._shutdown)
+            link.cancel()
+            drain.cancel()
+            await asyncio.gather(link, drain, return_exceptions=True)
+
+    async def run(self) -> None:
+        """Commit, drain and keep the link up until cancelled (``async with self: await self.serve()``). Stopped at
+        any moment, even while the outbox is still opening, it commits what was accepted and closes what it opened."""
+        async with self:
+            await self.serve()
 
     async def close(self) -> None:
-        """Make everything accepted so far durable; while `run` is running and the link is up, also give the drain
-        up to CLOSE_SEND_S to send it. Before `run` was started: open, commit, close the outbox."""
-        loop = asyncio.get_running_loop()
-        if self._started:
-            opening = self._opening
-            if opening is not None:  # `run` may still be opening the outbox: the committer starts after that
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(asyncio.wrap_future(opening))
-            await loop.run_in_executor(None, self._committer.flush)
-            await self._send_stored()
-            return
-        self._started = True
-        try:
-            await asyncio.wrap_future(self._begin())
-        finally:
-            await loop.run_in_executor(None, self._shutdown)
+        """Make everything accepted so far durable; while the uplink is entered and the link is up, also give the
+        drain up to CLOSE_SEND_S to send it. Never entered: open, commit, close the outbox."""
+        opening = self._opening
+        if opening is None:
+            async with self:
+                return
+        with contextlib.suppress(Exception):  # still opening: the committer starts after that
+            await asyncio.shield(asyncio.wrap_future(opening))
+        await asyncio.get_running_loop().run_in_executor(None, self._committer.flush)
+        await self._send_stored()
 
     async def _send_stored(self) -> None:
         wake, idle = self._wake, self._idle
@@ -189,10 +199,12 @@ class Uplink:
         try:
             while True:
                 while len(inflight) < 2:
-                    batch = await self._call(outbox.fetch, size) if inflight else await self._next_batch(outbox, size)
+                    follows = bool(inflight)  # fetched while the previous batch is in flight
+                    batch = await self._call(outbox.fetch, size) if follows else await self._next_batch(outbox, size)
                     if not batch:
                         break
-                    inflight.append((batch, asyncio.ensure_future(self.transport.publish(batch))))
+                    sending = asyncio.ensure_future(self.transport.publish(batch, follows=follows))
+                    inflight.append((batch, sending))
                 batch, publishing = inflight.popleft()
                 complete = await self._settle(outbox, batch, await publishing)
                 if complete:

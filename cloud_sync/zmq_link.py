@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import zmq
@@ -21,9 +21,10 @@ import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
 from cloud_sync.config import ZmqConfig
-from cloud_sync.counters import BAD_ACK, BAD_PUSH, HWM_DEFERRED, INBOUND_FULL, Drops
+from cloud_sync.counters import BAD_ACK, BAD_PUSH, HWM_DEFERRED, Drops
 from cloud_sync.curve import client_keys
 from cloud_sync.envelope import Inbound, Message, device_topic
+from cloud_sync.inbound import Handler, Subscriptions
 
 log = logging.getLogger("cloud_sync.zmq")
 _EVENT_TEXT: dict[int, str | None] = {
@@ -44,7 +45,7 @@ class ZmqTransport:
     """The device side. `run()` owns the socket; `publish` sends a window of `max_inflight` and waits for acks."""
 
     def __init__(
-        self, config: ZmqConfig, device: str, *, prefix: str = "edge", max_inflight: int = 64, inbound_size: int = 64
+        self, config: ZmqConfig, device: str, *, prefix: str = "edge", max_inflight: int = 64
     ) -> None:
         self.config = config
         self.device = device
@@ -53,16 +54,17 @@ class ZmqTransport:
         self.drops = Drops()
         self.last_error: str | None = None
         self.handshakes = 0
+        self._up = False  # a handshake succeeded and no disconnect since
         self.sent = 0
         self.resent_after_timeout = 0
         self._sock: zmq.asyncio.Socket | None = None
         self._ready = asyncio.Event()
         self._one_call = asyncio.Lock()  # publish calls take turns: one window of acks at a time
-        self._unconfirmed: set[int] = set()  # what the last publish call left unconfirmed
+        self._short = False  # the last publish call left entries unconfirmed
         self._ack = asyncio.Event()
         self._outstanding: set[int] = set()
         self._acked: list[int] = []
-        self._inbound: asyncio.Queue[Inbound] = asyncio.Queue(maxsize=inbound_size)
+        self.subscriptions = Subscriptions(self.drops)
 
     def _socket(self, ctx: zmq.asyncio.Context) -> zmq.asyncio.Socket:
         cfg = self.config
@@ -89,6 +91,7 @@ class ZmqTransport:
             await asyncio.gather(self._receive(sock), self._watch(monitor))
         finally:
             self._ready.clear()
+            self._up = False
             self._sock = None
             sock.disable_monitor()
             monitor.close(0)
@@ -120,10 +123,7 @@ class ZmqTransport:
         except UnicodeDecodeError:
             self.drops.add(BAD_PUSH)
             return
-        try:
-            self._inbound.put_nowait(message)
-        except asyncio.QueueFull:
-            self.drops.add(INBOUND_FULL)
+        self.subscriptions.dispatch(message)
 
     def _on_ack(self, msg_id: int) -> None:
         if msg_id in self._outstanding:
@@ -137,24 +137,25 @@ class ZmqTransport:
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.handshakes += 1
                 self.last_error = None
+                self._up = True
+            elif event["event"] == zmq.EVENT_DISCONNECTED:
+                self._up = False
             elif event["event"] in _EVENT_TEXT:
                 text = f"zmq {self.config.endpoint}: {_EVENT_TEXT[event['event']]}"
                 if text != self.last_error:
                     log.error("%s", text)
                 self.last_error = text
 
-    async def publish(self, batch: Sequence[Message]) -> list[int]:
-        """Calls may overlap; they take turns. When the previous call left entries unconfirmed (ack timeout,
-        high-water mark), a call whose batch holds none of them (one that overlapped it, fetched while those
-        were in flight) sends nothing and returns [], once: the retry must start from the oldest unconfirmed
-        entry, not put newer entries ahead of it."""
+    async def publish(self, batch: Sequence[Message], *, follows: bool = False) -> list[int]:
+        """Calls may overlap; they take turns. `follows`: the batch continues the previous call (fetched while
+        it was in flight); when that call left entries unconfirmed (ack timeout, high-water mark), it sends
+        nothing and returns []: the retry starts from the oldest unconfirmed entry (`follows=False`), never
+        puts newer entries ahead of it."""
         async with self._one_call:
-            ids = {m.id for m in batch}
-            if self._unconfirmed and self._unconfirmed.isdisjoint(ids):
-                self._unconfirmed = set()
+            if follows and self._short:
                 return []
             confirmed = await self._publish(batch)
-            self._unconfirmed = ids.difference(confirmed)
+            self._short = len(confirmed) < len(batch)
             return confirmed
 
     async def _publish(self, batch: Sequence[Message]) -> list[int]:
@@ -209,14 +210,18 @@ class ZmqTransport:
             return False
         return True
 
-    async def inbound(self) -> AsyncIterator[Inbound]:
-        while True:
-            yield await self._inbound.get()
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Pushes arrive on the DEALER whatever the filter; `handler` gets those whose topic matches it."""
+        self.subscriptions.add(topic_filter, handler)
+
+    @property
+    def connected(self) -> bool:
+        return self._up and self.last_error is None
 
     def stats(self) -> dict[str, object]:
         return {
             "link": "zmq",
-            "connected": self.last_error is None and self.handshakes > 0,
+            "connected": self.connected,
             "sent": self.sent,
             "resent_after_timeout": self.resent_after_timeout,
             "last_error": self.last_error,

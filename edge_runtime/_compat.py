@@ -1,12 +1,7 @@
-"""Python 3.10 support: TaskGroup comes from the `taskgroup` backport there."""
+"""Python 3.10 support: the one TaskGroup shim lives in cloud_sync (which must not import edge_runtime)."""
 
 from __future__ import annotations
 
-import sys
-
-if sys.version_info >= (3, 11):
-    from asyncio import TaskGroup
-else:  # pragma: no cover - exercised on 3.10 only
-    from taskgroup import TaskGroup
+from cloud_sync._compat import TaskGroup
 
 __all__ = ["TaskGroup"]

@@ -1,6 +1,7 @@
-"""Write the demo's image stream: scikit-image's real photos (a face, no face) and variations of them.
+"""Write the demo's inputs: scikit-image's real photos (a face, no face) and variations of them, and a short
+video that pans across one of them (a moving face).
 
-`python -m edge_runtime.demo DIR` writes PNG files into DIR (skipped when they are already there).
+`python -m edge_runtime.demo DIR` writes PNG files and `pan.avi` into DIR (skipped when they are already there).
 """
 
 from __future__ import annotations
@@ -41,5 +42,37 @@ def write_demo_images(directory: Path) -> list[Path]:
     return written
 
 
+VIDEO_SIZE = (320, 240)
+VIDEO_FPS = 15
+VIDEO_FRAMES = 120
+
+
+def pan_frames(image: np.ndarray, frames: int = VIDEO_FRAMES) -> list[np.ndarray]:
+    """A camera panning over a photo and back: a window of VIDEO_SIZE sliding along the scaled image."""
+    width, height = VIDEO_SIZE
+    scaled = cv2.resize(image, (width * 2, round(image.shape[0] * width * 2 / image.shape[1])))
+    top = max(0, (scaled.shape[0] - height) // 4)
+    span = scaled.shape[1] - width
+    out = []
+    for i in range(frames):
+        phase = i / (frames - 1) * 2  # 0..2: there and back
+        x = round(span * (phase if phase <= 1 else 2 - phase))
+        out.append(np.ascontiguousarray(scaled[top : top + height, x : x + width]))
+    return out
+
+
+def write_demo_video(path: Path) -> Path:
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), VIDEO_FPS, VIDEO_SIZE)
+    for frame in pan_frames(demo_images()["01-astronaut.png"]):
+        writer.write(frame)
+    writer.release()
+    return path
+
+
 if __name__ == "__main__":
-    write_demo_images(Path(sys.argv[1] if len(sys.argv) > 1 else "var/demo/images"))
+    directory = Path(sys.argv[1] if len(sys.argv) > 1 else "var/demo/images")
+    write_demo_images(directory)
+    write_demo_video(directory.parent / "pan.avi")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,11 +19,13 @@ class LatencyWindow:
         self._samples: deque[float] = deque(maxlen=size)
         self._lock = threading.Lock()
         self.count = 0
+        self.sum = 0.0  # of all samples, seconds
 
     def add(self, seconds: float) -> None:
         with self._lock:
             self._samples.append(seconds)
             self.count += 1
+            self.sum += seconds
 
     def quantiles(self) -> dict[str, float]:
         """p50, p99 and max in milliseconds over the window (zeros when empty)."""
@@ -51,6 +55,8 @@ class StreamStats:
         # Results the stream produced that a stage or sink then left out (filtered, late, a failing sink...),
         # by stage or sink name: shown beside the stream's own drops, not part of `offered`'s accounting.
         self.downstream: dict[str, DropCounter] = {}
+        self.latency_observers: list[Callable[[float], None]] = []  # e.g. a Prometheus histogram's observe
+        self.rate = RateWindow()
         self._lock = threading.Lock()
 
     def offer(self) -> None:
@@ -65,6 +71,8 @@ class StreamStats:
         with self._lock:
             self.completed += 1
         self.latency.add(latency_s)
+        for observe in self.latency_observers:
+            observe(latency_s)
 
     def snapshot(self) -> dict[str, object]:
         return {
@@ -80,6 +88,24 @@ class StreamStats:
             **({"gate_cost": self.gate_cost.quantiles()} if self.gate_cost.count else {}),
             **({"crops": {name: c.snapshot() for name, c in self.crops.items()}} if self.crops else {}),
         }
+
+
+class RateWindow:
+    """Results per second over the last `span_s` seconds, from a count sampled about once a second."""
+
+    def __init__(self, span_s: float = 10.0) -> None:
+        self.span_s = span_s
+        self._samples: deque[tuple[float, int]] = deque(maxlen=int(span_s * 4) + 2)
+
+    def sample(self, count: int, now: float | None = None) -> None:
+        self._samples.append((time.monotonic() if now is None else now, count))
+
+    def per_second(self) -> float:
+        if len(self._samples) < 2:
+            return 0.0
+        t_last, c_last = self._samples[-1]
+        t_first, c_first = next(((t, c) for t, c in self._samples if t_last - t <= self.span_s), self._samples[-1])
+        return (c_last - c_first) / (t_last - t_first) if t_last > t_first else 0.0
 
 
 class CropStats:

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from cloud_sync._compat import TaskGroup
+from cloud_sync.inbound import InboundQueue
 from cloud_sync.models._threads import in_thread
 from cloud_sync.models.links import DeviceLink
 from cloud_sync.models.manifest import Manifest, ManifestError
 from cloud_sync.models.receiver import Action, Assembled, ModelReceiver, Rollback, Send
 from cloud_sync.models.store import StoredModel
-
-if sys.version_info >= (3, 11):
-    from asyncio import TaskGroup
-else:  # pragma: no cover
-    from taskgroup import TaskGroup
 
 log = logging.getLogger("cloud_sync.models")
 TICK_S = 0.25
@@ -49,13 +45,29 @@ class Installer(Protocol):
 
 
 class ModelInbox:
-    def __init__(self, link: DeviceLink, receiver: ModelReceiver, installer: Installer, queue: int = 4) -> None:
+    """Subscribes `link` to `topics` at once; push messages wait in a bounded queue (`inbound_size`, overflow
+    counted `inbound_full` in `drops`) for the receiver."""
+
+    def __init__(
+        self,
+        link: DeviceLink,
+        receiver: ModelReceiver,
+        installer: Installer,
+        topics: Sequence[str],
+        *,
+        queue: int = 4,
+        inbound_size: int = 1024,
+    ) -> None:
         self.link = link
         self.receiver = receiver
         self.installer = installer
         self.sent = 0
         self.unsent = 0
+        self.inbound = InboundQueue(inbound_size)
+        self.drops = self.inbound.drops
         self._work: asyncio.Queue[Assembled | Rollback] = asyncio.Queue(queue)
+        for topic in topics:
+            link.subscribe(topic, self.inbound.put)
 
     async def run(self) -> None:
         await in_thread("models:clean", self.receiver.store.clean_staging)
@@ -71,7 +83,7 @@ class ModelInbox:
             self.unsent += 1
 
     async def _receive(self) -> None:
-        async for message in self.link.inbound():
+        async for message in self.inbound:
             await self._act(self.receiver.feed(message.payload))
 
     async def _tick(self) -> None:

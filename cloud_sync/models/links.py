@@ -1,26 +1,25 @@
 """The two seams of model updates, and an in-memory hub joining them (for tests and demos).
 
-A device link (`DeviceLink`) brings push messages in and sends status / need out; the runtime's own transport
-(`cloud_sync.transport.Transport`) satisfies it. A cloud link (`CloudLink`) publishes push messages to a device
-or group topic and brings every device's status / need in.
+A device link (`DeviceLink`) routes push messages to a handler and sends status / need out; the runtime's one
+link to the cloud (`cloud_sync.transport.Transport`) is one. A cloud link (`CloudLink`) publishes push messages
+to a device or group topic and brings every device's status / need in.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from cloud_sync.counters import INBOUND_FULL, Drops
+from cloud_sync.counters import Drops
 from cloud_sync.envelope import Inbound, device_topic
-from cloud_sync.models.wire import PUSH, group_topic
+from cloud_sync.inbound import Handler, InboundQueue, Subscriptions, matches
 
 LINK_DOWN = "link_down"  # the in-memory link was cut: the message is lost
 
 
 class DeviceLink(Protocol):
-    def inbound(self) -> AsyncIterator[Inbound]:
-        """Messages on this device's (and its groups') push topics."""
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Call `handler` (on the event loop; it must not block) for each message matching `topic_filter`."""
         ...
 
     async def send(self, suffix: str, payload: bytes) -> bool:
@@ -40,22 +39,6 @@ class CloudLink(Protocol):
         ...
 
 
-class _Queue:
-    def __init__(self, drops: Drops, size: int) -> None:
-        self.queue: asyncio.Queue[Inbound] = asyncio.Queue(size)
-        self.drops = drops
-
-    def put(self, message: Inbound) -> None:
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.drops.add(INBOUND_FULL)
-
-    async def __aiter__(self) -> AsyncIterator[Inbound]:
-        while True:
-            yield await self.queue.get()
-
-
 class MemoryHub:
     """Routes messages between one cloud end and any number of device ends. `up = False` cuts the link."""
 
@@ -64,13 +47,12 @@ class MemoryHub:
         self.size = size
         self.up = True
         self.drops = Drops()
-        self.cloud_queue = _Queue(self.drops, size)
-        self.devices: dict[str, tuple[tuple[str, ...], _Queue]] = {}
+        self.cloud_queue = InboundQueue(size, self.drops)
+        self.devices: dict[str, MemoryDeviceLink] = {}
 
-    def device(self, device: str, groups: tuple[str, ...] = ()) -> MemoryDeviceLink:
-        queue = _Queue(self.drops, self.size)
-        self.devices[device] = (groups, queue)
-        return MemoryDeviceLink(self, device, queue)
+    def device(self, device: str) -> MemoryDeviceLink:
+        link = self.devices[device] = MemoryDeviceLink(self, device)
+        return link
 
     def cloud(self) -> MemoryCloudLink:
         return MemoryCloudLink(self)
@@ -79,10 +61,9 @@ class MemoryHub:
         if not self.up:
             self.drops.add(LINK_DOWN)
             return False
-        for device, (groups, queue) in self.devices.items():
-            wanted = {device_topic(self.prefix, device, PUSH), *(group_topic(self.prefix, g) for g in groups)}
-            if topic in wanted:
-                queue.put(Inbound(topic, payload))
+        for link in self.devices.values():
+            if any(matches(f, topic) for f in link.subscriptions.filters()):
+                link.subscriptions.dispatch(Inbound(topic, payload))
         return True
 
     def to_cloud(self, topic: str, payload: bytes) -> bool:
@@ -94,13 +75,13 @@ class MemoryHub:
 
 
 class MemoryDeviceLink:
-    def __init__(self, hub: MemoryHub, device: str, queue: _Queue) -> None:
+    def __init__(self, hub: MemoryHub, device: str) -> None:
         self.hub = hub
         self.device = device
-        self._queue = queue
+        self.subscriptions = Subscriptions(hub.drops)
 
-    def inbound(self) -> AsyncIterator[Inbound]:
-        return self._queue.__aiter__()
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        self.subscriptions.add(topic_filter, handler)
 
     async def send(self, suffix: str, payload: bytes) -> bool:
         return self.hub.to_cloud(device_topic(self.hub.prefix, self.device, suffix), payload)

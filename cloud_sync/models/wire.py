@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,11 @@ class Chunk:
 
 def group_topic(prefix: str, group: str, suffix: str = PUSH) -> str:
     return f"{prefix}/groups/{group}/{suffix}"
+
+
+def push_topics(prefix: str, device: str, groups: Sequence[str] = ()) -> list[str]:
+    """The topics a device takes pushes on: its own and each of its groups'."""
+    return [f"{prefix}/{device}/{PUSH}", *(group_topic(prefix, g) for g in groups)]
 
 
 def manifest_message(signed: bytes) -> bytes:

@@ -24,9 +24,10 @@ from zmq.auth.asyncio import AsyncioAuthenticator
 
 from cloud_sync._tls import LinkError
 from cloud_sync.config import CurveConfig
-from cloud_sync.counters import INBOUND_FULL, Drops
+from cloud_sync.counters import Drops
 from cloud_sync.curve import client_keys, secure_server
 from cloud_sync.envelope import Inbound, device_topic
+from cloud_sync.inbound import Handler, InboundQueue, Subscriptions
 from cloud_sync.models.wire import PUSH
 
 log = logging.getLogger("cloud_sync.models")
@@ -43,22 +44,6 @@ def _socket(context: zmq.asyncio.Context, kind: int) -> zmq.asyncio.Socket:
     sock.setsockopt(zmq.RECONNECT_IVL, 100)
     sock.setsockopt(zmq.RECONNECT_IVL_MAX, 5000)
     return sock
-
-
-class _Inbox:
-    def __init__(self, size: int = 1024) -> None:
-        self.drops = Drops()
-        self.queue: asyncio.Queue[Inbound] = asyncio.Queue(size)
-
-    def put(self, message: Inbound) -> None:
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.drops.add(INBOUND_FULL)
-
-    async def messages(self) -> AsyncIterator[Inbound]:
-        while True:
-            yield await self.queue.get()
 
 
 class ZmqDeviceLink:
@@ -79,7 +64,8 @@ class ZmqDeviceLink:
         self.prefix = prefix
         # keys before any socket: a bad file leaks none
         keys = client_keys(curve.client_key, curve.server_key) if curve is not None else None
-        self._inbox = _Inbox()
+        self.drops = Drops()
+        self.subscriptions = Subscriptions(self.drops)
         self._context = zmq.asyncio.Context()
         self._sock = _socket(self._context, zmq.DEALER)
         self._sock.setsockopt(zmq.ROUTING_ID, device.encode())
@@ -93,7 +79,7 @@ class ZmqDeviceLink:
             while True:
                 frames = await self._sock.recv_multipart()
                 if len(frames) == 2:
-                    self._inbox.put(Inbound(frames[0].decode(errors="replace"), frames[1]))
+                    self.subscriptions.dispatch(Inbound(frames[0].decode(errors="replace"), frames[1]))
         finally:
             hello.cancel()
             self._sock.close(0)
@@ -115,8 +101,8 @@ class ZmqDeviceLink:
     async def send(self, suffix: str, payload: bytes) -> bool:
         return await self.send_frames([device_topic(self.prefix, self.device, suffix).encode(), payload])
 
-    def inbound(self) -> AsyncIterator[Inbound]:
-        return self._inbox.messages()
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        self.subscriptions.add(topic_filter, handler)
 
 
 class ZmqCloudLink:
@@ -129,7 +115,7 @@ class ZmqCloudLink:
         self.bind = bind
         self.prefix = prefix
         self.groups: dict[str, set[str]] = {}  # device -> its groups
-        self._inbox = _Inbox()
+        self._inbox = InboundQueue(1024)
         self._context = zmq.asyncio.Context()
         self._sock = _socket(self._context, zmq.ROUTER)
         self._sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
@@ -195,4 +181,4 @@ class ZmqCloudLink:
         return sent
 
     def inbound(self) -> AsyncIterator[Inbound]:
-        return self._inbox.messages()
+        return self._inbox.__aiter__()

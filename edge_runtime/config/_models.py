@@ -1,4 +1,4 @@
-"""The root config: `device`, `accelerator`, `models`, `streams`, `sinks`, `cloud`, `status`."""
+"""The root config: `device`, `accelerator`, `models`, `streams`, `sinks`, `cloud`, `status`, `http`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from edge_runtime.config._accelerator import AcceleratorConfig, Priority
 from edge_runtime.config._base import StrictModel
 from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.gates import GateConfig
+from edge_runtime.http import HttpConfig
 from edge_runtime.inference import ModelConfig
 from edge_runtime.sinks.configs import SinkConfig
 from edge_runtime.sources import SourceConfig
@@ -118,6 +119,7 @@ class RuntimeConfig(StrictModel):
     cloud: DeviceCloudConfig | None = None
     status: StatusConfig = Field(default_factory=StatusConfig)
     thermal: ThermalConfig | None = Field(None, description="Read temperatures and throttle flags; shed low classes.")
+    http: HttpConfig = Field(default_factory=HttpConfig)
 
     @field_validator("streams")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import uuid
@@ -9,9 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cloud_sync import LinkError
+from cloud_sync import LinkError, Transport, Uplink, make_transport
 from cloud_sync.models import KeyFileError, ModelUpdatesConfig
-from cloud_sync.models.mqtt import MqttDeviceLink
 from cloud_sync.models.zmq import ZmqDeviceLink
 from edge_runtime.cascade import CascadeStep
 from edge_runtime.channel import Channel
@@ -20,11 +20,13 @@ from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
-from edge_runtime.engine._terminal import LiveTerminal
+from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
 from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
 from edge_runtime.inference import ModelError, TfliteModelHandle
+from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
+from edge_runtime.reload import Reloader
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
@@ -43,8 +45,10 @@ def build_runtime(
     base_dir: Path,
     display: str | None = None,
     extra_sinks: dict[str, Sink] | None = None,
+    config_path: Path | None = None,
 ) -> tuple[Runtime, AcceleratorService]:
-    """Everything that can fail on a user's mistake (a model, a path) fails here, before any task starts."""
+    """Everything that can fail on a user's mistake (a model, a path) fails here, before any task starts.
+    With `config_path`, the runtime reloads that file on SIGHUP (and `POST /api/reload`)."""
     boot_id = uuid.uuid4().hex
     service = AcceleratorService(config.accelerator)
     updates = config.cloud.models if config.cloud is not None else None
@@ -53,12 +57,15 @@ def build_runtime(
     plan = RuntimePlan(config, base_dir)
     background: dict[str, Background] = {"accelerator": service.run, "plan": plan.log_at_start}
     submit: Submit = service.submit
+    # the device's one link to the cloud: the cloud sink's uplink runs it, model updates subscribe to it
+    link = make_transport(config.cloud, config.device.id) if config.cloud is not None else None
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
         submit = frames.tap(service.submit)
         background.update(
             _model_updates(
-                config, config.cloud, updates=updates, service=service, frames=frames, base_dir=base_dir, plan=plan
+                config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
+                plan=plan,
             )
         )
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
@@ -69,23 +76,53 @@ def build_runtime(
         service.reports["thermal"] = thermal.snapshot
     mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
-    sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {})
+    sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {}, link=link)
 
     def envelope(result: Result) -> dict[str, Any]:
         return result.envelope(config.device.id, boot_id)
 
-    streams: list[StreamParts] = []
-    for name, stream in config.streams.items():
-        streams.append(
-            _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
-        )
+    def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
+        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
+        stats_of[name] = parts.runner.stats
+        return parts
+
+    streams = [make_stream(name, stream) for name, stream in config.streams.items()]
     background.update(_wire_gates(streams))
     all_stats = [parts.runner.stats for parts in streams]
-    stats_of.update((s.stream, s) for s in all_stats)
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
     runtime = Runtime(streams, list(used.values()), background, status)
+    reloader = None
+    if config_path is not None:
+        reloader = Reloader(config_path, config, runtime, service, make_stream)
+        runtime.background["reload"] = reloader.run
+    if config.http.enabled:
+        _serve_http(config, runtime, service, sinks.get("cloud"), reloader)
+    _notify_systemd(runtime)
     return runtime, service
+
+
+def _notify_systemd(runtime: Runtime) -> None:
+    """READY, WATCHDOG, STATUS and STOPPING for systemd, when it runs us as `Type=notify` (else nothing)."""
+    notifier = SystemdNotifier.from_env(lambda: summary_line([p.runner.stats for p in runtime.streams]))
+    if notifier is not None:
+        runtime.on_started.append(notifier.ready)
+        runtime.on_stopping.append(notifier.stopping)
+        runtime.background["notify"] = notifier.run
+
+
+def _serve_http(
+    config: RuntimeConfig, runtime: Runtime, service: AcceleratorService, cloud: Sink | None, reloader: Reloader | None
+) -> None:
+    """The console, metrics and health server: one more background part, reading the runtime's accounting."""
+    from edge_runtime.http import serve
+    from edge_runtime.http._view import RuntimeView
+
+    view = RuntimeView(config, runtime.streams, service, cloud if isinstance(cloud, CloudSink) else None)
+    if reloader is not None:
+        view.reload = reloader.reload
+    runtime.on_started.append(view.mark_ready)
+    runtime.background["http"] = functools.partial(serve, config.http, view)
 
 
 def _stream(
@@ -126,7 +163,7 @@ def _stream(
         gates=gates,
         cascades=cascades,
     )
-    return StreamParts(runner, source)
+    return StreamParts(runner, source, config)
 
 
 def _wire_gates(streams: list[StreamParts]) -> dict[str, Background]:
@@ -174,7 +211,13 @@ def _check_cascade_labels(stream: str, stage: InferStageConfig, detector: str, s
 
 
 def _sinks(
-    config: RuntimeConfig, base_dir: Path, boot_id: str, printer: Callable[[str], None] | None, extra: dict[str, Sink]
+    config: RuntimeConfig,
+    base_dir: Path,
+    boot_id: str,
+    printer: Callable[[str], None] | None,
+    extra: dict[str, Sink],
+    *,
+    link: Transport | None,
 ) -> dict[str, Sink]:
     sinks: dict[str, Sink] = {name: build_sink(name, c, base_dir, printer) for name, c in config.sinks.items()}
     if "console" not in sinks and any("console" in s.sinks for s in config.streams.values()):
@@ -182,7 +225,8 @@ def _sinks(
     if config.cloud is not None:
         cloud = _with_outbox_under(config.cloud, base_dir)
         ranks = {name: s.priority for name, s in config.streams.items()}
-        sinks["cloud"] = CloudSink(cloud, config.device.id, boot_id, ranks)
+        uplink = Uplink(cloud, config.device.id, link)
+        sinks["cloud"] = CloudSink(cloud, config.device.id, boot_id, ranks, uplink=uplink)
     sinks.update(extra)
     return sinks
 
@@ -199,6 +243,7 @@ def _with_outbox_under(cloud: DeviceCloudConfig, base_dir: Path) -> DeviceCloudC
 def _model_updates(
     config: RuntimeConfig,
     cloud: DeviceCloudConfig,
+    transport: Transport | None,
     *,
     updates: ModelUpdatesConfig,
     service: AcceleratorService,
@@ -206,26 +251,30 @@ def _model_updates(
     base_dir: Path,
     plan: RuntimePlan,
 ) -> dict[str, Background]:
-    """Signed model pushes over the same broker (MQTT) or cloud endpoint (ZeroMQ) that carries results."""
+    """Signed model pushes: over MQTT on the device's one link (the uplink runs it); over ZeroMQ on the cloud's
+    model ROUTER (`cloud.models.zmq_endpoint`), a socket of its own."""
     device = config.device.id
-    link: MqttDeviceLink | ZmqDeviceLink
-    if cloud.mqtt is not None:
-        link = MqttDeviceLink(cloud.mqtt, device, updates.groups, cloud.topic_prefix)
+    link: Transport | ZmqDeviceLink
+    background: dict[str, Background] = {}
+    if cloud.mqtt is not None and transport is not None:
+        link = transport
     elif cloud.zmq is not None and updates.zmq_endpoint is not None:
         try:
             link = ZmqDeviceLink(updates.zmq_endpoint, device, updates.groups, cloud.topic_prefix, cloud.zmq.curve)
         except LinkError as exc:
             raise ModelError(f"cloud.zmq.curve: {exc}") from None
+        background["models:link"] = link.run
     else:
         raise ModelError("cloud.models: model updates need cloud.mqtt, or cloud.zmq with cloud.models.zmq_endpoint")
     try:
         updater = ModelUpdater(
             service=service, models=config.models, accel=config.accelerator, base_dir=base_dir,
-            config=updates, frames=frames, link=link, device=device, budget=plan,
+            config=updates, frames=frames, link=link, device=device, prefix=cloud.topic_prefix, budget=plan,
         )  # fmt: skip
     except KeyFileError as exc:
         raise ModelError(f"cloud.models.trusted_keys: {exc}") from None
-    return {"models:link": link.run, "models:updater": updater.run}
+    background["models:updater"] = updater.run
+    return background
 
 
 def _display_mode(display: str) -> Any:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge_runtime._compat import TaskGroup
+from edge_runtime.config import StreamConfig
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import StreamRunner
 from edge_runtime.sinks import Sink
@@ -35,6 +36,7 @@ Background = Callable[[], Coroutine[Any, Any, None]]
 class StreamParts:
     runner: StreamRunner
     source: Source
+    config: StreamConfig | None = None  # what it was built from (the console and hot reload read it)
 
 
 @dataclass
@@ -44,11 +46,15 @@ class Runtime:
     background: dict[str, Background] = field(default_factory=dict)
     status: StatusDisplay | None = None
     drain_timeout: float = 2.5  # then the sinks close (<= 0.5 s) and the lanes stop (<= 1.5 s): under 5 s in all
+    on_started: list[Callable[[], None]] = field(default_factory=list)  # the stream tasks run (readiness, READY=1)
+    on_stopping: list[Callable[[], None]] = field(default_factory=list)  # an orderly stop began (STOPPING=1)
 
     def __post_init__(self) -> None:
         self._source_tasks: list[asyncio.Task[None]] = []
         self._stream_tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._group: TaskGroup | None = None
+        self._tasks_of: dict[str, tuple[asyncio.Task[None], ...]] = {}  # a stream's source, dispatch, collect
         self.failed: list[str] = []  # background parts that stopped with an error (the run then stops too)
 
     async def run(self, duration: float | None = None) -> None:
@@ -87,6 +93,8 @@ class Runtime:
             return
         self._stopping = True
         log.info("stopping: draining streams")
+        for hook in self.on_stopping:
+            hook()
         for parts in self.streams:
             parts.runner.channel.close()  # what is queued drains; a capture thread's later puts are refused
         for task in self._source_tasks:
@@ -95,13 +103,49 @@ class Runtime:
 
     async def _run_streams(self) -> None:
         async with TaskGroup() as group:
+            self._group = group
             for parts in self.streams:
-                name = parts.runner.name
-                self._source_tasks.append(group.create_task(self._source(parts), name=f"source:{name}"))
-                self._stream_tasks.append(group.create_task(parts.runner.dispatch(), name=f"dispatch:{name}"))
-                self._stream_tasks.append(group.create_task(parts.runner.collect(), name=f"collect:{name}"))
+                self._start_stream(group, parts)
             if self._stopping:
                 self._cancel_sources()
+            for hook in self.on_started:
+                hook()
+
+    def _start_stream(self, group: TaskGroup, parts: StreamParts) -> None:
+        name = parts.runner.name
+        tasks = (
+            group.create_task(self._source(parts), name=f"source:{name}"),
+            group.create_task(parts.runner.dispatch(), name=f"dispatch:{name}"),
+            group.create_task(parts.runner.collect(), name=f"collect:{name}"),
+        )
+        self._source_tasks.append(tasks[0])
+        self._stream_tasks.extend(tasks[1:])
+        self._tasks_of[name] = tasks
+
+    def add_stream(self, parts: StreamParts) -> None:
+        """Start one more stream in the running task group (hot reload); the others are not touched."""
+        if self._group is None or self._stopping:
+            raise RuntimeError("the runtime is not running")
+        self.streams.append(parts)
+        self._start_stream(self._group, parts)
+
+    async def remove_stream(self, name: str) -> None:
+        """Stop one stream as a whole stop would (its source ends, it drains, its stages flush into the sinks);
+        the other streams and the sinks keep running."""
+        parts = next(p for p in self.streams if p.runner.name == name)
+        source, *stream_tasks = self._tasks_of.pop(name)
+        parts.runner.channel.close()
+        source.cancel()
+        _, late = await asyncio.wait(stream_tasks, timeout=self.drain_timeout)
+        for task in late:
+            log.warning("stream task %s did not drain in time: cancelled", task.get_name())
+            task.cancel()
+        await asyncio.gather(source, *stream_tasks, return_exceptions=True)
+        parts.runner.flush()
+        self.streams.remove(parts)
+        self._source_tasks.remove(source)
+        for task in stream_tasks:
+            self._stream_tasks.remove(task)
 
     def _cancel_sources(self) -> None:
         for task in self._source_tasks:

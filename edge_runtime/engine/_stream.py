@@ -16,6 +16,7 @@ import contextlib
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from edge_runtime.stats import StreamStats
 log = logging.getLogger(__name__)
 
 Submit = Callable[[Job], "asyncio.Future[Outcome]"]
+RECENT_RESULTS = 64
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class StreamRunner:
         self.sink_drops = DropCounter()
         stats.downstream["sinks"] = self.sink_drops
         self._inflight: asyncio.Queue[tuple[Item, asyncio.Future[Outcome] | None] | None] = asyncio.Queue(inflight)
+        # What the console shows: the newest frame with its first result, and the newest results (bounded).
+        self.latest: tuple[Frame, Result] | None = None
+        self.recent: deque[Result] = deque(maxlen=RECENT_RESULTS)
 
     async def dispatch(self) -> None:
         try:
@@ -107,6 +112,9 @@ class StreamRunner:
                     await self._cascade(item, result)
                 if result is not None:
                     self.stats.complete(time.monotonic() - result.t_capture)
+                    self.recent.append(result)
+                    if isinstance(item, Frame):
+                        self.latest = (item, result)
                     self.emit(result, 0)
         except asyncio.CancelledError:
             self._drop_leftovers()
@@ -154,6 +162,7 @@ class StreamRunner:
         results = [result]
         for stage in self.stages[first_stage:]:
             results = [out for r in results for out in self._run_stage(stage, r)]
+        self.recent.extend(r for r in results if r is not result)
         for r in results:
             envelope = self._envelope(r)
             for sink in self.sinks:
@@ -167,6 +176,7 @@ class StreamRunner:
             log.error("stream %r sink %r: %s: %s", self.name, sink.name, type(exc).__name__, exc)
 
     def tick(self, now: float) -> None:
+        self.stats.rate.sample(self.stats.completed)
         for i, stage in enumerate(self.stages):
             for result in stage.tick(now):
                 self.emit(result, i + 1)

@@ -16,12 +16,12 @@ import aiomqtt
 from aiomqtt.types import PayloadType
 from pydantic import Field, SecretStr, model_validator
 
+from cloud_sync.backoff import Backoff
 from cloud_sync.config import Duration
 from edge_runtime.config._base import StrictModel
 from edge_runtime.frames import Frame
 from edge_runtime.gates._base import Gate
 from edge_runtime.sinks._base import Sink
-from edge_runtime.sources._backoff import Backoff
 from edge_runtime.sources._payload import BadMessage, parse_values
 
 log = logging.getLogger("edge_runtime.gates")
@@ -107,7 +107,7 @@ class SensorGate(Gate):
             try:
                 await self._session(mqtt, backoff)
             except aiomqtt.MqttError as exc:
-                delay = backoff.next_delay()
+                delay = backoff.next()
                 log.warning("stream %r gate %r: %s; reconnecting in %.1f s", self.stream, self.name, exc, delay)
                 await asyncio.sleep(delay)
 

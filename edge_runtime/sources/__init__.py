@@ -11,8 +11,8 @@ from typing import Annotated
 from pydantic import Field
 from typing_extensions import assert_never
 
+from cloud_sync.backoff import Backoff
 from edge_runtime.drops import DropCounter
-from edge_runtime.sources._backoff import Backoff
 from edge_runtime.sources._base import (
     BACKPRESSURE,
     BAD_MESSAGE,

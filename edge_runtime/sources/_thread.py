@@ -7,11 +7,11 @@ the event loop, so no capture thread outlives its task. The thread owns its capt
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from abc import abstractmethod
 
+from cloud_sync.bridge import settle_threadsafe
 from edge_runtime.channel import Channel
 from edge_runtime.frames import Item
 from edge_runtime.sources._base import Source
@@ -87,14 +87,4 @@ class ThreadedSource(Source):
             self.capture(out, stop)
         except BaseException as exc:  # handed over to the task awaiting `run()`
             error = exc
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            loop.call_soon_threadsafe(_settle, finished, error)
-
-
-def _settle(finished: asyncio.Future[None], error: BaseException | None) -> None:
-    if finished.done():
-        return
-    if error is None:
-        finished.set_result(None)
-    else:
-        finished.set_exception(error)
+        settle_threadsafe(loop, finished, None, error)

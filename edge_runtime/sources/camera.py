@@ -18,14 +18,14 @@ from typing import Literal
 import cv2
 from pydantic import Field, model_validator
 
+from cloud_sync.backoff import Backoff
 from edge_runtime.channel import Channel
-from edge_runtime.config import StrictModel
 from edge_runtime.drops import FPS_CAP, DropCounter
 from edge_runtime.frames import Item
-from edge_runtime.sources._backoff import Backoff
 from edge_runtime.sources._base import STALL, Stamp, one_line
 from edge_runtime.sources._files import resolve
 from edge_runtime.sources._pacing import Pacer, RateCap
+from edge_runtime.sources._reconnect import ReconnectSettings
 from edge_runtime.sources._thread import ThreadedSource
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _USERINFO = re.compile(r"(://)[^/@]*@")
 
 
-class CameraSourceConfig(StrictModel):
+class CameraSourceConfig(ReconnectSettings):
     """A live camera. RTSP uses TCP first (OpenCV's FFmpeg default `rtsp_flags=prefer_tcp`)."""
 
     type: Literal["camera"]
@@ -47,13 +47,9 @@ class CameraSourceConfig(StrictModel):
     height: int | None = Field(None, gt=0, description="ask a USB camera for this height (pixels)")
     stall_timeout: float = Field(5.0, gt=0, description="seconds without a frame before the connection is dropped")
     open_timeout: float = Field(10.0, gt=0, description="seconds an RTSP/HTTP open may take before it fails")
-    backoff_initial: float = Field(0.5, gt=0, description="first reconnect delay (s), doubled per failure")
-    backoff_max: float = Field(30.0, gt=0, description="cap of the reconnect delay (s)")
 
     @model_validator(mode="after")
-    def _backoff_order(self) -> CameraSourceConfig:
-        if self.backoff_max < self.backoff_initial:
-            raise ValueError(f"backoff_max ({self.backoff_max}) must be >= backoff_initial ({self.backoff_initial})")
+    def _url_given(self) -> CameraSourceConfig:
         if isinstance(self.url, int) and self.url < 0:
             raise ValueError(f"url: a USB index must be >= 0 (got {self.url})")
         if isinstance(self.url, str) and not self.url.strip():
@@ -78,13 +74,13 @@ class CameraSource(ThreadedSource):
         self._rate = RateCap(config.fps)
 
     def capture(self, out: Channel[Item], stop: threading.Event) -> None:
-        backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
+        backoff = self.config.backoff()
         while not stop.is_set():
             error = self._session(out, stop, backoff)
             if stop.is_set():
                 return
             self.state.failed(error)
-            delay = backoff.next_delay()
+            delay = backoff.next()
             log.warning("%s", self.describe(f"{self.label}: {error}; reconnecting in {delay:.1f} s"))
             if stop.wait(delay):
                 return

@@ -1,8 +1,10 @@
 """A sensor stream from an MQTT topic: one reading per message, plain numbers or JSON.
 
-The subscription runs on the event loop (aiomqtt does no blocking I/O). A lost broker is retried with a
-jittered exponential backoff; a malformed message is counted as a `bad_message` drop, logged in one line,
-and skipped: it never stops the source.
+The subscription runs on the event loop, on the project's one MQTT layer (`cloud_sync.mqtt`: paho
+driven by asyncio). Each message goes straight from the socket into the stream's bounded channel: there is no
+other queue in between, so a burst beyond the channel is counted (`queue_full`), never discarded unseen. A lost
+broker is retried with a jittered exponential backoff; a malformed message is counted as a `bad_message` drop,
+logged (rate-limited), and skipped: it never stops the source.
 """
 
 from __future__ import annotations
@@ -12,25 +14,24 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-import aiomqtt
-from aiomqtt.types import PayloadType
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 
+from cloud_sync.backoff import Backoff
+from cloud_sync.logs import RateLimitedLog
+from cloud_sync.mqtt import Incoming, LinkDown, connect, new_client
 from edge_runtime.channel import Channel
-from edge_runtime.config import StrictModel
 from edge_runtime.drops import DropCounter
 from edge_runtime.frames import Item
-from edge_runtime.sources._backoff import Backoff
-from edge_runtime.sources._base import BAD_MESSAGE, ChannelPolicy, Source, Stamp, one_line
+from edge_runtime.sources._base import BAD_MESSAGE, ChannelPolicy, Source, Stamp
 from edge_runtime.sources._payload import BadMessage, PayloadFormat, parse_values
+from edge_runtime.sources._reconnect import ReconnectSettings
 
 log = logging.getLogger(__name__)
 
-INCOMING_LIMIT = 1024  # messages aiomqtt may hold before our loop takes them (it discards beyond, with a warning)
 PREVIEW_CHARS = 60
 
 
-class MqttSourceConfig(StrictModel):
+class MqttSourceConfig(ReconnectSettings):
     """Readings from an MQTT topic. Each reading's `source` is the topic the message came on."""
 
     type: Literal["mqtt"]
@@ -49,14 +50,6 @@ class MqttSourceConfig(StrictModel):
     )
     keepalive: int = Field(30, ge=5, description="MQTT keepalive (s)")
     buffer: int = Field(64, ge=1, description="readings held for a slow pipeline; beyond, new ones drop (queue_full)")
-    backoff_initial: float = Field(0.5, gt=0, description="first reconnect delay (s), doubled per failure")
-    backoff_max: float = Field(30.0, gt=0, description="cap of the reconnect delay (s)")
-
-    @model_validator(mode="after")
-    def _backoff_order(self) -> MqttSourceConfig:
-        if self.backoff_max < self.backoff_initial:
-            raise ValueError(f"backoff_max ({self.backoff_max}) must be >= backoff_initial ({self.backoff_initial})")
-        return self
 
     @field_validator("topic")
     @classmethod
@@ -76,66 +69,57 @@ class MqttSource(Source):
         super().__init__(stream, drops)
         self.config = config
         self.label = f"mqtt://{config.host}:{config.port} topic '{config.topic}'"
+        self._quiet = RateLimitedLog(log)
 
     def channel_policy(self) -> ChannelPolicy:
         return ChannelPolicy(capacity=self.config.buffer, overflow="drop_newest")
 
     async def run(self, out: Channel[Item]) -> None:
         out.bind(asyncio.get_running_loop())
-        backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
+        backoff = self.config.backoff()
         while True:
             try:
                 await self._session(out, backoff)
                 error = "connection closed"
-            except aiomqtt.MqttError as exc:
-                error = one_line(exc)
+            except LinkDown as exc:
+                error = str(exc)
             self.state.failed(error)
-            delay = backoff.next_delay()
+            delay = backoff.next()
             log.warning("%s", self.describe(f"{self.label}: {error}; reconnecting in {delay:.1f} s"))
             await asyncio.sleep(delay)
             self.state.reconnecting()
 
     async def _session(self, out: Channel[Item], backoff: Backoff) -> None:
         cfg = self.config
-        async with aiomqtt.Client(
-            cfg.host,
-            cfg.port,
-            username=cfg.username,
-            password=cfg.password.get_secret_value() if cfg.password else None,
-            identifier=cfg.client_id,
-            keepalive=cfg.keepalive,
-            timeout=10,
-            max_queued_incoming_messages=INCOMING_LIMIT,
-        ) as client:
-            await client.subscribe(cfg.topic, qos=cfg.qos)
+        client = new_client(cfg.client_id or "")
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password.get_secret_value() if cfg.password else None)
+
+        def deliver(message: Incoming) -> None:
+            self.handle(message.topic, message.payload, out)
+
+        async with connect(client, cfg.host, cfg.port, cfg.keepalive, on_message=deliver) as conn:
+            await conn.subscribe(cfg.topic, qos=cfg.qos)
             self.state.connected()
             backoff.reset()
             log.info("%s", self.describe(f"subscribed to {self.label}"))
-            async for message in client.messages:
-                self.handle(message.topic.value, message.payload, out)
+            await conn.wait_lost()
 
-    def handle(self, topic: str, payload: PayloadType, out: Channel[Item]) -> bool:
+    def handle(self, topic: str, payload: bytes, out: Channel[Item]) -> bool:
         """Turn one message into a reading and offer it; a bad message is counted and logged, never raised."""
         stamp = Stamp.now()
         try:
-            values = parse_values(_raw(payload), self.config.format, self.config.field)
+            values = parse_values(payload, self.config.format, self.config.field)
         except BadMessage as exc:
             self.drops.add(BAD_MESSAGE)
             self.state.error(f"bad message on '{topic}': {exc}")
-            log.warning("%s", self.describe(f"topic '{topic}': bad message ({exc}): {_preview(payload)}"))
+            text = self.describe(f"topic '{topic}': bad message ({exc}): {_preview(payload)}")
+            self._quiet.warning(BAD_MESSAGE, text)
             return False
         self.state.item()
         return out.put(self.make_reading(values, stamp, source=topic))
 
 
-def _raw(payload: PayloadType) -> bytes | str:
-    if isinstance(payload, (bytes, bytearray)):
-        return bytes(payload)
-    if payload is None:
-        return ""
-    return str(payload)
-
-
-def _preview(payload: PayloadType) -> str:
-    text = repr(_raw(payload))
+def _preview(payload: bytes) -> str:
+    text = repr(payload)
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."

@@ -26,6 +26,7 @@ from cloud_sync.models import (
     TrustedKeys,
 )
 from cloud_sync.models._threads import in_thread
+from cloud_sync.models.wire import push_topics
 from edge_runtime._compat import TaskGroup
 from edge_runtime.config import AcceleratorConfig
 from edge_runtime.inference import ModelConfig
@@ -52,6 +53,7 @@ class ModelUpdater:
         frames: RecentFrames,
         link: DeviceLink,
         device: str,
+        prefix: str = "edge",
         keys: TrustedKeys | None = None,
         budget: RuntimePlan | None = None,
     ) -> None:
@@ -65,7 +67,7 @@ class ModelUpdater:
         self.store = ModelStore(base_dir / config.dir)
         keys = keys if keys is not None else TrustedKeys.load(base_dir / p for p in config.trusted_keys)
         self.receiver = ModelReceiver(device, config=config, keys=keys, store=self.store, inventory=self.inventory)
-        self.inbox = ModelInbox(link, self.receiver, self)
+        self.inbox = ModelInbox(link, self.receiver, self, push_topics(prefix, device, config.groups))
         self.previous: dict[str, tuple[StoredModel, ModelHandle]] = {}  # kept loaded for a rollback
         self._watches: dict[str, asyncio.Task[None]] = {}
         self._group: TaskGroup | None = None

@@ -15,7 +15,7 @@ def test_cloud_sink_prioritises_streams_and_publishes_stats(tmp_path: Path) -> N
     async def scenario() -> MemoryTransport:
         config = CloudConfig.model_validate({"outbox": {"path": str(tmp_path / "o.db")}})
         transport = MemoryTransport("dev1")
-        transport.connected.clear()
+        transport.cut()
         sink = CloudSink(config, "dev1", "boot-a", {"porch": "low", "door": "critical"},
                          stats=lambda: {"frames": 7}, stats_interval_s=0.1, uplink=Uplink(config, "dev1", transport))
         runner = asyncio.create_task(sink.run())
@@ -23,7 +23,7 @@ def test_cloud_sink_prioritises_streams_and_publishes_stats(tmp_path: Path) -> N
         sink.send(envelope(0, stream="door"))
         await asyncio.sleep(0.35)
         await sink.close()
-        transport.connected.set()
+        transport.restore()
         await asyncio.sleep(0.2)
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)

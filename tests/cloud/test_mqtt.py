@@ -10,13 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-import aiomqtt
 import pytest
 
 from cloud_sync import CloudConfig, MqttConfig, MqttTransport, Uplink
+from cloud_sync.inbound import InboundQueue
 from tests.cloud.runner import UplinkThread
 from tests.cloud.support import ROOT, Listener, seqs_by_stream
 from tests.support.mosquitto import Mosquitto
+from tests.support.mqtt_client import probe
 
 pytestmark = pytest.mark.broker
 
@@ -136,23 +137,21 @@ def test_lwt_says_offline_when_the_device_is_killed(mosquitto: Mosquitto, tmp_pa
 
 
 async def _retained_status(port: int) -> str:
-    async with aiomqtt.Client("127.0.0.1", port) as client:
-        await client.subscribe("edge/dev1/status", qos=1)
-        async for message in client.messages:
-            return message.payload.decode() if isinstance(message.payload, bytes) else str(message.payload)
-    return ""
+    async with probe(port, "edge/dev1/status") as client:
+        return (await client.get()).payload.decode()
 
 
 def test_inbound_messages_reach_the_device(mosquitto: Mosquitto) -> None:
     async def scenario() -> bytes:
-        transport = MqttTransport(MqttConfig(host="127.0.0.1", port=mosquitto.port), "dev1", subscribe=("models/push",))
+        transport = MqttTransport(MqttConfig(host="127.0.0.1", port=mosquitto.port), "dev1")
+        inbound = InboundQueue(8)
+        transport.subscribe("edge/dev1/models/push", inbound.put)
         runner = asyncio.create_task(transport.run())
         try:
             await asyncio.wait_for(transport.wait_connected(), 10)
-            async with aiomqtt.Client("127.0.0.1", mosquitto.port) as cloud:
-                await cloud.publish("edge/dev1/models/push", b'{"manifest": 1}', qos=1)
-            inbound = transport.inbound()
-            message = await asyncio.wait_for(inbound.__anext__(), 5)
+            async with probe(mosquitto.port) as cloud:
+                await cloud.publish("edge/dev1/models/push", b'{"manifest": 1}')
+            message = await asyncio.wait_for(inbound.get(), 5)
             assert message.topic == "edge/dev1/models/push"
             assert await transport.send("models/status", b'{"state": "received"}')
             return message.payload
@@ -163,42 +162,28 @@ def test_inbound_messages_reach_the_device(mosquitto: Mosquitto) -> None:
     assert asyncio.run(scenario()) == b'{"manifest": 1}'
 
 
-def test_the_results_transport_takes_no_model_pushes(mosquitto: Mosquitto, tmp_path: Path) -> None:
-    """Model pushes reach the device on the model link; the results link must not take a second copy of each."""
+def test_the_link_takes_only_what_it_subscribed_to(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """The uplink subscribes to nothing by itself: with no model updates, no push reaches (or is dropped by) it."""
 
-    async def scenario() -> tuple[bool, dict[str, object]]:
+    async def scenario() -> dict[str, object]:
         uplink = Uplink(_config(mosquitto.port, tmp_path / "o.db"), "dev1")  # what the cloud sink builds
         runner = asyncio.create_task(uplink.run())
         try:
             await _until_connected(uplink)
-            async with aiomqtt.Client("127.0.0.1", mosquitto.port) as probe:
-                await probe.subscribe("edge/dev1/models/push", qos=1)
+            async with probe(mosquitto.port, "edge/dev1/models/push") as cloud:
                 for i in range(100):
-                    await probe.publish("edge/dev1/models/push", b"chunk %d" % i, qos=1)
-                await asyncio.wait_for(_receive(probe, 100), 10)  # the broker has routed all of them
-            inbound = uplink.transport.inbound()
-            try:
-                await asyncio.wait_for(anext(inbound), 0.5)
-                took_one = True
-            except asyncio.TimeoutError:
-                took_one = False
+                    await cloud.publish("edge/dev1/models/push", b"chunk %d" % i)
+                await cloud.take(100)  # the broker has routed all of them
+            await asyncio.sleep(0.5)
             link = uplink.stats()["link"]
             assert isinstance(link, dict)
-            return took_one, link
+            return link
         finally:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
 
-    took_one, link = asyncio.run(scenario())
-    assert not took_one, "the results link received a model push"
-    assert link["drops"] == {}
-
-
-async def _receive(client: aiomqtt.Client, n: int) -> None:
-    async for _ in client.messages:
-        n -= 1
-        if n == 0:
-            return
+    link = asyncio.run(scenario())
+    assert link["drops"] == {}, "the link took (and dropped as unrouted) a message it never subscribed to"
 
 
 async def _until_connected(uplink: Uplink, timeout: float = 10.0) -> None:

@@ -31,14 +31,14 @@ async def _until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
 def test_put_is_delivered_in_priority_order_with_topics(tmp_path: Path) -> None:
     async def scenario() -> MemoryTransport:
         transport = MemoryTransport("dev1")
-        transport.connected.clear()  # hold delivery so priorities meet in the outbox
+        transport.cut()  # hold delivery so priorities meet in the outbox
         uplink = Uplink(_config(tmp_path / "o.db"), "dev1", transport)
         runner = asyncio.create_task(uplink.run())
         uplink.put(envelope(0, stream="low"), priority=0)
         uplink.put(envelope(0, stream="alarm", kind="alert"), priority=3)
         uplink.put(envelope(0, stream="_stats", kind="stats"), priority=1)
         await _until(lambda: uplink.stats()["committed"] == 3)
-        transport.connected.set()
+        transport.restore()
         await _until(lambda: uplink.delivered == 3)
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
@@ -52,7 +52,7 @@ def test_put_is_delivered_in_priority_order_with_topics(tmp_path: Path) -> None:
 def test_cancel_commits_what_was_accepted(tmp_path: Path) -> None:
     async def scenario() -> int:
         transport = MemoryTransport("dev1")
-        transport.connected.clear()
+        transport.cut()
         uplink = Uplink(_config(tmp_path / "o.db"), "dev1", transport)
         runner = asyncio.create_task(uplink.run())
         await asyncio.sleep(0.05)
@@ -84,7 +84,7 @@ def test_close_before_run_commits(tmp_path: Path) -> None:
 def test_outbox_at_cap_applies_policy_and_reports_drops(tmp_path: Path, policy: str) -> None:
     async def scenario() -> dict[str, object]:
         transport = MemoryTransport("dev1")
-        transport.connected.clear()  # the link is down: everything piles up in the outbox
+        transport.cut()  # the link is down: everything piles up in the outbox
         uplink = Uplink(_config(tmp_path / "o.db", max_bytes=20_000, policy=policy, batch_size=10), "dev1", transport)
         runner = asyncio.create_task(uplink.run())
         refused = 0
@@ -121,7 +121,7 @@ def test_a_refused_low_entry_does_not_block_higher_ones(tmp_path: Path) -> None:
 
     async def scenario() -> tuple[list[bool], dict[str, int]]:
         transport = MemoryTransport("dev1")
-        transport.connected.clear()  # the link is down: the outbox fills up
+        transport.cut()  # the link is down: the outbox fills up
         # Small batches: the (at most two) batches the drain holds for the link cannot be evicted.
         config = _config(tmp_path / "o.db", max_bytes=3_000, policy="drop_oldest_lowest", batch_size=2)
         uplink = Uplink(config, "dev1", transport)

@@ -1,5 +1,6 @@
 """A device config with a `cloud:` section, run by `edge-runtime`, against a real mosquitto and `edge-cloud`:
-results reach `edge-cloud listen`, and a model pushed by `edge-cloud models push` goes live while the stream runs."""
+results reach `edge-cloud listen`, and a model pushed by `edge-cloud models push` goes live while the stream runs,
+all on the device's one connection to the broker."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.mosquitto import Mosquitto
+from tests.support.sockets import ConnectionSampler, tcp_connections
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "models" / "digits_uint8.tflite"
@@ -68,7 +70,7 @@ def wait_lines(path: Path, count: int, timeout: float) -> list[dict[str, object]
     raise AssertionError(f"fewer than {count} lines in {path} after {timeout} s")
 
 
-def test_results_flow_to_the_cloud_and_a_pushed_model_goes_live(tmp_path: Path, mosquitto: Mosquitto) -> None:
+def test_results_and_a_pushed_model_share_the_device_s_one_connection(tmp_path: Path, mosquitto: Mosquitto) -> None:
     subprocess.run(cli("cloud_sync", "keys", "generate", str(tmp_path / "keys" / "fleet")), check=True)
     listened = tmp_path / "cloud.jsonl"
     broker = f"127.0.0.1:{mosquitto.port}"
@@ -80,8 +82,10 @@ def test_results_flow_to_the_cloud_and_a_pushed_model_goes_live(tmp_path: Path, 
     device = subprocess.Popen(
         cli("edge_runtime", "--config", str(config(tmp_path, mosquitto.port))), stderr=subprocess.PIPE, text=True
     )
+    sampler: ConnectionSampler | None = None
     try:
         wait_lines(tmp_path / "out.jsonl", 20, 30)
+        sampler = ConnectionSampler(device.pid, mosquitto.port)  # from a running stream to after the push
         push = subprocess.run(
             cli(
                 "cloud_sync",
@@ -119,13 +123,17 @@ def test_results_flow_to_the_cloud_and_a_pushed_model_goes_live(tmp_path: Path, 
         else:
             raise AssertionError("no result from the pushed model within 5 s of active")
         time.sleep(1.0)
+        assert tcp_connections(device.pid, mosquitto.port) == 1
     finally:
+        counts = sampler.stop() if sampler is not None else []
         device.send_signal(signal.SIGTERM)
         _, stderr = device.communicate(timeout=15)
         time.sleep(1.0)
         listener.send_signal(signal.SIGTERM)
         listener.wait(timeout=10)
     assert device.returncode == 0, stderr
+    assert len(counts) >= 10
+    assert set(counts) == {1}, f"connections to the broker over time: {counts}; device log: {stderr[-2000:]}"
     local = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     versions = [line["model"]["version"] for line in local]
     assert versions == sorted(versions)  # switched once, never back

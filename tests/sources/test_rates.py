@@ -13,13 +13,13 @@ from edge_runtime.sources._pacing import RateCap
 
 def test_backoff_doubles_with_jitter_up_to_the_cap_and_resets() -> None:
     backoff = Backoff(0.5, 30.0, random.Random(7))
-    delays = [backoff.next_delay() for _ in range(12)]
+    delays = [backoff.next() for _ in range(12)]
     ceilings = [min(30.0, 0.5 * 2**i) for i in range(12)]
     assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
     assert max(delays) <= 30.0
     assert len(set(delays)) == len(delays)  # jittered
     backoff.reset()
-    assert backoff.next_delay() <= 0.5
+    assert backoff.next() <= 0.5
 
 
 @given(

@@ -56,7 +56,7 @@ def test_a_key_the_device_does_not_trust_ends_the_push_in_seconds_with_its_reaso
 
     async def scenario() -> None:
         groups = ("lobby",) if group else ()
-        device = Device(tmp_path, cloud, hub.device(DEVICE, groups), groups=list(groups))
+        device = Device(tmp_path, cloud, hub.device(DEVICE), groups=list(groups))
         async with device.running(stream=False):
             kw: dict[str, Any] = {"target": {"group": "lobby"}} if group else {}
             manifest, data = cloud.manifest(MODELS / "test_alt.tflite", 2, **kw)

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from cloud_sync import MqttTransport
 from cloud_sync.config import MqttConfig
 from cloud_sync.models import ModelPusher, Target, rollback_command
-from cloud_sync.models.mqtt import MqttCloudLink, MqttDeviceLink
+from cloud_sync.models.mqtt import MqttCloudLink
 from edge_runtime.jobs import Completed
 from tests.support.mosquitto import Mosquitto
 from tests.updates.support import DEVICE, DIGITS, MODELS, Cloud, Device, wait_for
@@ -22,12 +23,13 @@ pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
 
 @contextlib.asynccontextmanager
-async def links(broker: Mosquitto, groups: tuple[str, ...] = ()) -> AsyncIterator[tuple[MqttDeviceLink, MqttCloudLink]]:
+async def links(broker: Mosquitto) -> AsyncIterator[tuple[MqttTransport, MqttCloudLink]]:
+    """The device's one link (model updates subscribe to it) and the cloud's model link."""
     config = MqttConfig(host="127.0.0.1", port=broker.port, backoff_initial=0.2, backoff_max=1.0)
-    device, cloud = MqttDeviceLink(config, DEVICE, groups), MqttCloudLink(config)
+    device, cloud = MqttTransport(config, DEVICE), MqttCloudLink(config)
     tasks = [asyncio.create_task(device.run(), name="device-link"), asyncio.create_task(cloud.run(), name="cloud-link")]
     try:
-        assert await device.wait_connected(10)
+        await asyncio.wait_for(device.wait_connected(), 10)
         assert await cloud.wait_connected(10)
         yield device, cloud
     finally:
@@ -140,7 +142,7 @@ def test_bad_model_in_service_is_rolled_back_automatically(
     cloud = Cloud(tmp_path)
 
     async def scenario() -> None:
-        async with links(mosquitto, groups=("porch",)) as (device_link, cloud_link):
+        async with links(mosquitto) as (device_link, cloud_link):
             device = Device(tmp_path, cloud, device_link, groups=["porch"], **updates)
             old = device.sha256
             async with device.running():
