@@ -143,8 +143,8 @@ def test_missing_model_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_demo_config_finds_the_face(tmp_path: Path) -> None:
-    """configs/demo.yaml as a user runs it: astronaut has a face, coffee has none; the panning video finds the
-    face too; the sensor stream makes windows."""
+    """configs/demo.yaml as a user runs it: astronaut has a face (and its landmarks), coffee has none; the panning
+    video finds the person; the sensor stream makes windows."""
     env = {**os.environ, "EDGE_HTTP_PORT": str(free_port())}
     demo_images = ROOT / "var" / "demo" / "images"
     subprocess.run([sys.executable, "-m", "edge_runtime.demo", str(demo_images)], check=True)
@@ -173,7 +173,7 @@ def test_demo_config_finds_the_face(tmp_path: Path) -> None:
         elif env_["stream"] == "pan":
             by_source["pan"] = max(by_source.get("pan", 0), len(env_["payload"]["detections"]))
     assert kinds["temperature:avg5s"] == {"window"}, kinds
-    assert by_source["pan"] >= 1  # the face crosses the view
+    assert by_source["pan"] >= 1  # the person crosses the view (motion gate -> person detector)
     assert by_source["01-astronaut.png"] == 1
     assert landmarks["01-astronaut.png"] == 468  # the face stream's cascade: landmarks on the face
     assert by_source["02-coffee.png"] == 0
