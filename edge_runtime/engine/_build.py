@@ -87,7 +87,7 @@ def build_runtime(
         return parts
 
     streams = [make_stream(name, stream) for name, stream in config.streams.items()]
-    background.update(_wire_gates(streams))
+    _wire_gates(streams)
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
@@ -166,16 +166,14 @@ def _stream(
     return StreamParts(runner, source, config)
 
 
-def _wire_gates(streams: list[StreamParts]) -> dict[str, Background]:
-    """Sensor gates fired by another stream get a trigger among its sinks; every gate's own work runs beside."""
+def _wire_gates(streams: list[StreamParts]) -> None:
+    """Sensor gates fired by another stream get a trigger among that stream's sinks (their MQTT subscriptions
+    run with their own stream's dispatch)."""
     runners = {parts.runner.name: parts.runner for parts in streams}
-    work: dict[str, Background] = {}
     for runner in runners.values():
         for gate in runner.gates:
-            work[f"gate:{runner.name}:{gate.name}"] = gate.run
             if isinstance(gate, SensorGate) and gate.config.stream is not None:
                 runners[gate.config.stream].sinks.append(GateTrigger(gate))
-    return work
 
 
 def _cascades(

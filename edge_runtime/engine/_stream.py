@@ -86,6 +86,16 @@ class StreamRunner:
         self.recent: deque[Result] = deque(maxlen=RECENT_RESULTS)
 
     async def dispatch(self) -> None:
+        """Submit the channel's frames; gates that listen (a sensor's subscription) run as long as this does."""
+        listeners = [asyncio.create_task(g.run(), name=f"gate:{self.name}:{g.name}") for g in self.gates]
+        try:
+            await self._dispatch_items()
+        finally:
+            for task in listeners:
+                task.cancel()
+            await asyncio.gather(*listeners, return_exceptions=True)
+
+    async def _dispatch_items(self) -> None:
         try:
             while True:
                 try:
