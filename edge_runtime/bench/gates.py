@@ -100,7 +100,7 @@ status: {{display: off}}
     runtime, _service = build_runtime(load_config(cfg), root, display="off")
     memory = next(s for s in runtime.sinks if isinstance(s, MemorySink))
     asyncio.run(runtime.run(duration=duration))
-    return runtime.streams[0].runner.stats, list(memory.envelopes)
+    return runtime.streams[0].runner.stats, [dict(e) for e in memory.envelopes]
 
 
 def lines(r: dict[str, Any]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from edge_runtime.config._base import StrictModel
+from edge_runtime.sections import StrictModel
 
 
 class CascadeOnConfig(StrictModel):

@@ -18,7 +18,6 @@ from typing import Any
 
 from edge_runtime.cascade._config import CascadeOnConfig, CropConfig
 from edge_runtime.cascade._crops import Box, crop_box, cut, to_frame
-from edge_runtime.config._accelerator import Priority
 from edge_runtime.drops import SHUTDOWN
 from edge_runtime.frames import Frame
 from edge_runtime.jobs import Completed, Job, Outcome
@@ -39,7 +38,6 @@ class CascadeStep:
     model: str
     on: CascadeOnConfig
     crop: CropConfig
-    priority: Priority
     deadline_ms: float | None
     submit: Submit
     stats: CropStats = field(default_factory=CropStats)
@@ -62,7 +60,7 @@ class CascadeStep:
             return []
         self.stats.offer(len(chosen))
         deadline = frame.t_capture + self.deadline_ms / 1e3 if self.deadline_ms else math.inf
-        pending = [self._submit(frame, slot, d, deadline) for slot, d in zip(self.slots, chosen, strict=False)]
+        pending = [self._submit(frame, slot, d) for slot, d in zip(self.slots, chosen, strict=False)]
         timeout = None if math.isinf(deadline) else max(0.0, deadline - time.monotonic())
         try:
             await asyncio.wait([future for _, _, future in pending], timeout=timeout)
@@ -71,14 +69,12 @@ class CascadeStep:
             raise
         return [sub for d, box, future in pending for sub in self._settle(d, box, future)]
 
-    def _submit(
-        self, frame: Frame, slot: str, detection: Detection, deadline: float
-    ) -> tuple[Detection, Box, asyncio.Future[Outcome]]:
+    def _submit(self, frame: Frame, slot: str, detection: Detection) -> tuple[Detection, Box, asyncio.Future[Outcome]]:
+        """The crop as a frame of the slot's stream, with the frame's capture time (the deadline counts from it)."""
         box = crop_box(detection["box"], frame.image.shape, self.crop)
         image = cut(frame.image, box)
         crop = Frame(slot, frame.seq, frame.ts_capture, frame.t_capture, image, frame.source, frame.frame)
-        job = Job(slot, frame.seq, self.priority, frame.t_capture, deadline, self.model, crop)
-        return detection, box, self.submit(job)
+        return detection, box, self.submit(Job(self.model, crop))
 
     def _settle(self, detection: Detection, box: Box, future: asyncio.Future[Outcome]) -> list[Detection]:
         if not future.done():

@@ -15,9 +15,9 @@ import numpy.typing as npt
 from pydantic import Field, field_validator
 
 from cloud_sync.config import OptionalDuration
-from edge_runtime.config._base import StrictModel
 from edge_runtime.frames import Frame
 from edge_runtime.gates._base import Gate
+from edge_runtime.sections import StrictModel
 
 Polygon = list[tuple[float, float]]
 Grey = npt.NDArray[np.uint8]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Literal
+from typing import Literal
 
 import aiomqtt
 from aiomqtt.types import PayloadType
@@ -18,9 +18,10 @@ from pydantic import Field, SecretStr, model_validator
 
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import Duration
-from edge_runtime.config._base import StrictModel
+from cloud_sync.envelope import Envelope
 from edge_runtime.frames import Frame
 from edge_runtime.gates._base import Gate
+from edge_runtime.sections import StrictModel
 from edge_runtime.sinks._base import Sink
 from edge_runtime.sources._payload import BadMessage, parse_values
 
@@ -134,7 +135,7 @@ class GateTrigger(Sink):
         super().__init__(f"gate:{gate.stream}:{gate.name}")
         self.gate = gate
 
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         kinds = self.gate.config.kinds
         if kinds is None or envelope.get("kind") in kinds:
             self.gate.fire(f"stream {envelope.get('stream')!r} {envelope.get('kind')}")

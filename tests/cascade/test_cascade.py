@@ -31,7 +31,7 @@ def _run(tmp_path: Path, models_yaml: str, photos: list[str]) -> tuple[list[dict
     sinks: [mem]""",
     )
     asyncio.run(runtime.run(duration=30))
-    return list(memory.envelopes), runtime.streams[0].runner.stats
+    return [dict(e) for e in memory.envelopes], runtime.streams[0].runner.stats
 
 
 def test_landmarks_of_the_astronaut_face_none_on_coffee(tmp_path: Path, models_yaml: str) -> None:
@@ -74,7 +74,8 @@ def test_a_chain_nests_person_face_landmarks_on_the_whole_frame(tmp_path: Path, 
     sinks: [mem]""",
     )
     asyncio.run(runtime.run(duration=30))
-    ((envelope,),) = [list(memory.envelopes)]
+    (envelope,) = memory.envelopes
+    assert isinstance(envelope["payload"], dict)
     (person,) = envelope["payload"]["detections"]
     (face,) = person["sub"]["payload"]["detections"]
     # the face found in the person's crop is where BlazeFace finds it on the whole photo

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig, load_model
+from edge_runtime.sections import AcceleratorConfig
 from tests.cascade.conftest import build, photo, write_photos
 
 DEADLINE_MS = 400  # the high stream's

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from edge_runtime.cli import main
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig, ModelError, load_model
+from edge_runtime.sections import AcceleratorConfig
 from tests.cascade.conftest import build, photo
 
 

@@ -11,13 +11,13 @@ import yaml
 
 from edge_runtime.cascade._config import CropConfig
 from edge_runtime.cascade._crops import crop_box, cut, to_frame
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig, ModelError, inspect_model, load_model
 from edge_runtime.inference._interpreter import TensorInfo
 from edge_runtime.inference.decoders import Landmarks, LandmarksDecoderConfig, ModelIO, build_decoder
 from edge_runtime.inference.decoders._strides import anchor_count, fit_strides
 from edge_runtime.inference.fetch import fetch
+from edge_runtime.sections import AcceleratorConfig
 from tests.cascade.conftest import REPO, photo
 
 F32 = np.dtype(np.float32)

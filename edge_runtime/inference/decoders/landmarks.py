@@ -12,9 +12,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from edge_runtime.config._base import StrictModel
 from edge_runtime.inference._interpreter import FloatArray
 from edge_runtime.inference.decoders._base import Landmarks, ModelIO, sigmoid
+from edge_runtime.sections import StrictModel
 
 
 class LandmarksDecoderConfig(StrictModel):
