@@ -13,6 +13,7 @@ from cloud_sync.models import ModelUpdatesConfig
 from edge_runtime.cascade._config import CascadeOnConfig, CropConfig
 from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.gates import GateConfig
+from edge_runtime.homeassistant._config import RESERVED_LABELS, HomeAssistantConfig
 from edge_runtime.http import HttpConfig
 from edge_runtime.inference import ModelConfig
 from edge_runtime.sections import AcceleratorConfig, Priority, StrictModel
@@ -87,6 +88,18 @@ class StreamConfig(StrictModel):
     max_wait_ms: float | None = Field(
         None, gt=0, description="A queued frame waiting longer than this is dispatched next, whatever its class."
     )
+    labels: list[str] = Field(
+        default_factory=list, description="Labels counted on state topics and in Home Assistant (e.g. [person])."
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _valid_labels(cls, value: list[str]) -> list[str]:
+        for label in value:
+            _check_name(label, "label")
+            if label in RESERVED_LABELS:
+                raise ValueError(f"label {label!r} is reserved for a state topic of its own")
+        return value
 
 
 class DeviceCloudConfig(CloudConfig):
@@ -119,6 +132,18 @@ class RuntimeConfig(StrictModel):
     status: StatusConfig = Field(default_factory=StatusConfig)
     thermal: ThermalConfig | None = Field(None, description="Read temperatures and throttle flags; shed low classes.")
     http: HttpConfig = Field(default_factory=HttpConfig)
+    homeassistant: HomeAssistantConfig | None = Field(
+        None, description="Home Assistant MQTT discovery, state and control topics (on the cloud.mqtt link)."
+    )
+
+    @model_validator(mode="after")
+    def _homeassistant_needs_mqtt(self) -> RuntimeConfig:
+        if self.homeassistant is not None and (self.cloud is None or self.cloud.mqtt is None):
+            raise ValueError("homeassistant: needs cloud.mqtt (discovery and control travel on the MQTT link)")
+        unknown = set(self.homeassistant.snapshots.streams if self.homeassistant else ()) - self.streams.keys()
+        if unknown:
+            raise ValueError(f"homeassistant.snapshots.streams: no stream named {', '.join(sorted(unknown))}")
+        return self
 
     @field_validator("streams")
     @classmethod

@@ -18,12 +18,15 @@ from edge_runtime.cascade import CascadeStep
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
+from edge_runtime.control import StreamControl
+from edge_runtime.engine._homeassistant import homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
 from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
+from edge_runtime.homeassistant.bridge import HomeAssistantBridge
 from edge_runtime.inference import ModelError, TfliteModelHandle
 from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
@@ -82,9 +85,18 @@ def build_runtime(
     def envelope(result: Result) -> Envelope:
         return result.envelope(config.device.id, boot_id)
 
+    snapshots = snapshot_frames(config)
+    if snapshots is not None:
+        submit = snapshots.tap(submit)
+    controls: dict[str, StreamControl] | None = {} if config.homeassistant is not None else None
+    bridges: list[HomeAssistantBridge] = []  # the Home Assistant bridge once made: streams a reload starts join it
+
     def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
-        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
+        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
+                        controls=controls)  # fmt: skip
         stats_of[name] = parts.runner.stats
+        for bridge in bridges:
+            join_bridge(bridge, parts, stream, controls or {})
         return parts
 
     streams = [make_stream(name, stream) for name, stream in config.streams.items()]
@@ -92,6 +104,11 @@ def build_runtime(
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
+    if config.homeassistant is not None and controls is not None:
+        bridge = homeassistant_bridge(config, config.homeassistant, link=link, sinks=sinks, streams=streams,
+                                      controls=controls, service=service, base_dir=base_dir, frames=snapshots)
+        bridges.append(bridge)
+        used.update({id(bridge): bridge, id(sinks["cloud"]): sinks["cloud"]})  # the cloud sink runs the link
     runtime = Runtime(streams, list(used.values()), services=[service], background=background, status=status)
     reloader = None
     if config_path is not None:
@@ -135,6 +152,7 @@ def _stream(
     sinks: dict[str, Sink],
     envelope: Callable[[Result], Envelope],
     base_dir: Path,
+    controls: dict[str, StreamControl] | None = None,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
     infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig) and s.on is None), None)
@@ -147,7 +165,11 @@ def _stream(
         stats, infer = StreamStats(name), None
     source = build_source(config.source, name, stats.drops, base_dir)
     policy = source.channel_policy()
-    channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer)
+    admit = None
+    if controls is not None:
+        control = controls[name] = StreamControl(stats, getattr(config.source, "fps", None))
+        admit = control.admit
+    channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer, admit=admit)
     gates = [build_gate(s, name) for s in stages_config if isinstance(s, GATE_CONFIGS)]
     cascades = _cascades(name, config, stages_config, service, submit)
     stats.crops.update({step.name: step.stats for step in cascades})
