@@ -19,7 +19,7 @@ from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.control import StreamControl
-from edge_runtime.engine._homeassistant import homeassistant_bridge, join_bridge, snapshot_frames
+from edge_runtime.engine._homeassistant import follow_snapshots, homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
@@ -113,6 +113,7 @@ def build_runtime(
     reloader = None
     if config_path is not None:
         reloader = Reloader(config_path, config, runtime, service, make_stream)
+        reloader.on_applied.extend(follow_snapshots(bridge) for bridge in bridges)
         runtime.background["reload"] = reloader.run
     if config.http.enabled:
         _serve_http(config, runtime, service, sinks.get("cloud"), reloader)
