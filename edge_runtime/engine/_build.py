@@ -17,6 +17,7 @@ from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
+from edge_runtime.engine._stats_topic import stats_provider
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
@@ -89,6 +90,7 @@ def build_runtime(
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
     runtime = Runtime(streams, list(used.values()), background, status)
+    _publish_stats(sinks.get("cloud"), runtime, service)
     reloader = None
     if config_path is not None:
         reloader = Reloader(config_path, config, runtime, service, make_stream)
@@ -97,6 +99,12 @@ def build_runtime(
         _serve_http(config, runtime, service, sinks.get("cloud"), reloader)
     _notify_systemd(runtime)
     return runtime, service
+
+
+def _publish_stats(cloud: Sink | None, runtime: Runtime, service: AcceleratorService) -> None:
+    """The periodic stats envelope on the device's one link (`<prefix>/<device>/stats`), through the outbox."""
+    if isinstance(cloud, CloudSink):
+        cloud.publish_stats(stats_provider(runtime.streams, service))
 
 
 def _notify_systemd(runtime: Runtime) -> None:
@@ -174,7 +182,9 @@ def _sinks(
         cloud = _with_outbox_under(config.cloud, base_dir)
         ranks = {name: s.priority for name, s in config.streams.items()}
         uplink = Uplink(cloud, config.device.id, link)
-        sinks["cloud"] = CloudSink(cloud, config.device.id, boot_id, ranks, uplink=uplink)
+        sinks["cloud"] = CloudSink(
+            cloud, config.device.id, boot_id, ranks, uplink=uplink, stats_interval_s=config.cloud.stats_interval_s
+        )
     sinks.update(extra)
     return sinks
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +26,7 @@ log = logging.getLogger("edge_runtime.thermal")
 
 Submit = Callable[[Job], "asyncio.Future[Outcome]"]
 _EPSILON = 1e-9
+EVENTS_KEPT = 16  # the latest state changes, for the stats topic and the console
 
 
 def next_state(state: ThermalState, readings: Readings, config: ThermalConfig) -> ThermalState:
@@ -63,6 +64,7 @@ class ThermalController:
         self.readings = Readings()
         self.changes: Counter[str] = Counter()  # "normal->warm": n
         self.shed: Counter[str] = Counter()  # frames shed, by stream
+        self.events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
         self.since = clock()
         self._clock = clock
         self._drops_for = drops_for
@@ -95,6 +97,7 @@ class ThermalController:
         doing = ", ".join(f"{c} at {f:.0%} of its frames" for c, f in sorted(self._shares.items())) or "no shedding"
         doing += f", {self.lanes} lane(s)" if self.lanes is not None else ""
         log.warning("thermal: %s -> %s (%s%s): %s", old, state, heat, f"; {flags}" if flags else "", doing)
+        self.events.append({"ts": round(self.since, 3), "from": old, "to": state, "hottest_c": hottest})
 
     def gate(self, submit: Submit) -> Submit:
         """Wrap the accelerator's `submit`: frames the state sheds end as `thermal` drops instead."""
@@ -131,4 +134,5 @@ class ThermalController:
             "changes": dict(self.changes),
             "lanes": self.lanes,
             "shed": dict(self.shed),
+            "events": list(self.events),
         }
