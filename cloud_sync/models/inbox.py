@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from cloud_sync._compat import TaskGroup
@@ -63,6 +63,7 @@ class ModelInbox:
         self.installer = installer
         self.sent = 0
         self.unsent = 0
+        self.observers: list[Callable[[Send], None]] = []  # see every status the device sends (e.g. a history)
         self.inbound = InboundQueue(inbound_size)
         self.drops = self.inbound.drops
         self._work: asyncio.Queue[Assembled | Rollback] = asyncio.Queue(queue)
@@ -77,6 +78,8 @@ class ModelInbox:
             group.create_task(self._install(), name="models:install")
 
     async def send(self, message: Send) -> None:
+        for observe in self.observers:
+            observe(message)
         if await self.link.send(message.suffix, message.payload):
             self.sent += 1
         else:

@@ -34,7 +34,7 @@ from edge_runtime.sources import build_source
 from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
 from edge_runtime.thermal import ThermalController
-from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
+from edge_runtime.updates import ModelUpdater, RecentFrames, UpdateHistory, load_models
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +58,15 @@ def build_runtime(
     submit: Submit = service.submit
     # the device's one link to the cloud: the cloud sink's uplink runs it, model updates subscribe to it
     link = make_transport(config.cloud, config.device.id) if config.cloud is not None else None
+    history: UpdateHistory | None = None
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
         submit = frames.tap(service.submit)
-        background.update(
-            _model_updates(
-                config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
-                plan=plan,
-            )
-        )
+        parts, history = _model_updates(
+            config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
+            plan=plan,
+        )  # fmt: skip
+        background.update(parts)
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
     if config.thermal is not None:
         thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
@@ -96,7 +96,7 @@ def build_runtime(
         reloader = Reloader(config_path, config, runtime, service, make_stream)
         runtime.background["reload"] = reloader.run
     if config.http.enabled:
-        _serve_http(config, runtime, service, sinks.get("cloud"), reloader)
+        _serve_http(config, runtime, service, sinks.get("cloud"), reloader, history=history)
     _notify_systemd(runtime)
     return runtime, service
 
@@ -117,13 +117,20 @@ def _notify_systemd(runtime: Runtime) -> None:
 
 
 def _serve_http(
-    config: RuntimeConfig, runtime: Runtime, service: AcceleratorService, cloud: Sink | None, reloader: Reloader | None
+    config: RuntimeConfig,
+    runtime: Runtime,
+    service: AcceleratorService,
+    cloud: Sink | None,
+    reloader: Reloader | None,
+    *,
+    history: UpdateHistory | None,
 ) -> None:
     """The console, metrics and health server: one more background part, reading the runtime's accounting."""
     from edge_runtime.http import serve
     from edge_runtime.http._view import RuntimeView
 
     view = RuntimeView(config, runtime.streams, service, cloud if isinstance(cloud, CloudSink) else None)
+    view.model_updates = history
     if reloader is not None:
         view.reload = reloader.reload
     runtime.on_started.append(view.mark_ready)
@@ -208,7 +215,7 @@ def _model_updates(
     frames: RecentFrames,
     base_dir: Path,
     plan: RuntimePlan,
-) -> dict[str, Background]:
+) -> tuple[dict[str, Background], UpdateHistory]:
     """Signed model pushes: over MQTT on the device's one link (the uplink runs it); over ZeroMQ on the cloud's
     model ROUTER (`cloud.models.zmq_endpoint`), a socket of its own."""
     device = config.device.id
@@ -232,7 +239,7 @@ def _model_updates(
     except KeyFileError as exc:
         raise ModelError(f"cloud.models.trusted_keys: {exc}") from None
     background["models:updater"] = updater.run
-    return background
+    return background, updater.history
 
 
 def _display_mode(display: str) -> Any:
