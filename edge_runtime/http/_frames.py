@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from edge_runtime.stages import TrackedBox, TrackerStage
+
 if TYPE_CHECKING:
     from edge_runtime.engine._stream import StreamRunner
     from edge_runtime.frames import Frame, Image
     from edge_runtime.results import Result
 
 BOX_COLOUR = (60, 220, 60)  # BGR
+TRACK_COLOUR = (255, 0, 255)  # BGR magenta (rare in a scene): each tracked box and its id `#7` under it
 MAX_SIDE = 640  # frames are scaled down to this before encoding (a console tile, not an archive)
 
 
@@ -54,12 +57,13 @@ class FrameEncoder:
             frame, result = latest
             if cached is not None and cached.seq == frame.seq:
                 return cached.jpeg
-            jpeg = await asyncio.get_running_loop().run_in_executor(self._pool, self._encode, frame, result)
+            tracked = tracked_on(runner, frame.seq)
+            jpeg = await asyncio.get_running_loop().run_in_executor(self._pool, self._encode, frame, result, tracked)
             self._cache[runner.name] = _Encoded(frame.seq, time.monotonic(), jpeg)
             return jpeg
 
-    def _encode(self, frame: Frame, result: Result) -> bytes:
-        image = annotate(_fit(frame.image), result.payload.get("detections", []))
+    def _encode(self, frame: Frame, result: Result, tracked: list[TrackedBox]) -> bytes:
+        image = annotate(_fit(frame.image), result.payload.get("detections", []), tracked)
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
@@ -78,8 +82,18 @@ def _fit(image: Image) -> Image:
     return np.asarray(cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA))
 
 
-def annotate(image: Image, detections: list[dict[str, Any]]) -> Image:
-    """Boxes (normalized [x0, y0, x1, y1]) with label, score and track id drawn in place."""
+def tracked_on(runner: StreamRunner, seq: int) -> list[TrackedBox]:
+    """The stream's tracker ids on frame `seq` (its tracker stages keep the latest frame's confirmed tracks)."""
+    found: list[TrackedBox] = []
+    for stage in runner.stages:
+        if isinstance(stage, TrackerStage) and stage.latest[0] == seq:
+            found += stage.latest[1]
+    return found
+
+
+def annotate(image: Image, detections: list[dict[str, Any]], tracked: list[TrackedBox] | None = None) -> Image:
+    """Boxes (normalized [x0, y0, x1, y1]) with label, score and track id drawn in place; then the tracker's
+    ids (`#7`) under the boxes of the tracks seen on this frame."""
     h, w = image.shape[:2]
     for det in detections:
         box = det.get("box")
@@ -91,4 +105,10 @@ def annotate(image: Image, detections: list[dict[str, Any]]) -> Image:
         if "track_id" in det:
             text += f" #{det['track_id']}"
         cv2.putText(image, text, (x0, max(12, y0 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, BOX_COLOUR, 1, cv2.LINE_AA)
+    for track in tracked or ():
+        x0, y0, x1, y1 = (round(v * s) for v, s in zip(track.box, (w, h, w, h), strict=True))
+        cv2.rectangle(image, (x0 + 2, y0 + 2), (x1 - 2, y1 - 2), TRACK_COLOUR, 2)
+        y = y1 + 16 if y1 + 16 <= h else max(14, y1 - 6)  # under the box, or inside it at the frame's bottom
+        text = f"#{track.track_id}"
+        cv2.putText(image, text, (x0 + 2, y), cv2.FONT_HERSHEY_SIMPLEX, 0.55, TRACK_COLOUR, 2, cv2.LINE_AA)
     return image
