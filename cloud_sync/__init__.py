@@ -9,14 +9,27 @@ from cloud_sync._tls import LinkError
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import CloudConfig, CurveConfig, MqttConfig, OutboxConfig, TlsConfig, ZmqConfig
 from cloud_sync.counters import Drops
-from cloud_sync.envelope import EnvelopeError, Inbound, Key, Message, decode, encode, key_of, topic_of
+from cloud_sync.envelope import (
+    PRIORITIES,
+    Envelope,
+    EnvelopeError,
+    Inbound,
+    Key,
+    Message,
+    Priority,
+    decode,
+    encode,
+    key_of,
+    outbox_priority,
+    topic_of,
+)
 from cloud_sync.links import make_transport
 from cloud_sync.memory import MemoryTransport
 from cloud_sync.mqtt import MqttTransport
 from cloud_sync.outbox import Entry, Outbox
 from cloud_sync.tally import Tally
 from cloud_sync.transport import Transport
-from cloud_sync.uplink import PRIORITIES, Uplink
+from cloud_sync.uplink import Uplink
 from cloud_sync.zmq_link import ZmqTransport
 
 __all__ = [
@@ -26,6 +39,7 @@ __all__ = [
     "CurveConfig",
     "Drops",
     "Entry",
+    "Envelope",
     "EnvelopeError",
     "Inbound",
     "Key",
@@ -36,6 +50,7 @@ __all__ = [
     "MqttTransport",
     "Outbox",
     "OutboxConfig",
+    "Priority",
     "Tally",
     "TlsConfig",
     "Transport",
@@ -46,5 +61,6 @@ __all__ = [
     "encode",
     "key_of",
     "make_transport",
+    "outbox_priority",
     "topic_of",
 ]

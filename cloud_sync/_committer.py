@@ -11,11 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from cloud_sync.counters import BAD_ENVELOPE, BUFFER_FULL, COMMIT_FAILED, SHUTDOWN, Drops
-from cloud_sync.envelope import EnvelopeError, Key, encode, key_of, topic_of
+from cloud_sync.envelope import Envelope, EnvelopeError, Key, encode, key_of, topic_of
 from cloud_sync.outbox import Entry, Outbox
 
 log = logging.getLogger("cloud_sync.outbox")
-Pending = tuple[dict[str, Any], int, float | None]  # envelope, priority, expires (unix time)
+Pending = tuple[Envelope, int, float | None]  # envelope, priority, expires (unix time)
 EXPIRE_EVERY_S = 5.0
 TOPICS_KEPT = 4096
 # Envelopes encoded between two releases of the GIL. A thread that wants the GIL waits for the holder to drop it,
@@ -156,7 +156,7 @@ class Committer:
                 log.warning("outbox: dropped an envelope that cannot be stored: %s", exc)
         return entries
 
-    def _topic(self, key: Key, envelope: dict[str, Any]) -> str:
+    def _topic(self, key: Key, envelope: Envelope) -> str:
         """`topic_of`, remembered per (device, stream, kind): a device has few of them."""
         route = (key.device, key.stream, envelope.get("kind"))
         topic = self._topics.get(route)

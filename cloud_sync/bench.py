@@ -28,13 +28,13 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud_sync.config import CloudConfig, MqttConfig
-from cloud_sync.envelope import Message, encode, key_of, topic_of
+from cloud_sync.envelope import Envelope, Message, encode, key_of, topic_of
 from cloud_sync.mqtt import MqttTransport
 from cloud_sync.outbox import Entry, Outbox
 from cloud_sync.uplink import Uplink
 
 
-def bench_envelope(seq: int) -> dict[str, Any]:
+def bench_envelope(seq: int) -> Envelope:
     """165 bytes encoded for a one-digit seq (a byte more per extra digit)."""
     return {"device": "bench", "stream": "porch", "seq": seq, "boot_id": "b0", "ts_capture": 1763856000.123,
             "ts_result": 1763856000.171, "kind": "detections", "payload": {"faces": [[0.3, 0.1]]}}

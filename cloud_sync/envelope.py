@@ -1,21 +1,62 @@
 """Envelope keys, topics and the messages transports carry.
 
-An envelope is identified by ``(device, boot_id, stream, seq)``; the cloud side de-duplicates on it.
-Its topic follows from its kind: ``event``/``alert`` go to ``events/<stream>``, ``stats`` to ``stats``, every other
-kind to ``results/<stream>``, all under ``<prefix>/<device>/``.
+An envelope (`Envelope`: results, events and stats alike) is identified by ``(device, boot_id, stream, seq)``; the
+cloud side de-duplicates on it. Its topic follows from its kind: ``event``/``alert`` go to ``events/<stream>``,
+``stats`` to ``stats``, every other kind to ``results/<stream>``, all under ``<prefix>/<device>/``.
+What arrives from the network is a plain mapping until `decode` has checked its key.
+
+`PRIORITIES` is the one table of classes, most urgent first: the scheduler ranks by it and the outbox stores
+`outbox_priority` (drained highest first).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from cloud_sync.strict_json import dumps as strict_dumps
 
+Priority = Literal["critical", "high", "normal", "low"]
+PRIORITIES: tuple[Priority, ...] = ("critical", "high", "normal", "low")  # most urgent first
 EVENT_KINDS = frozenset({"event", "alert"})
 STATS_KIND = "stats"
 _FORBIDDEN_IN_LEVEL = ("/", "+", "#")
+
+
+def outbox_priority(priority: Priority) -> int:
+    """The outbox's number for a class: critical 3, high 2, normal 1, low 0 (higher drains first)."""
+    return len(PRIORITIES) - 1 - PRIORITIES.index(priority)
+
+
+class ModelInfo(TypedDict):
+    """Which model produced a result."""
+
+    name: str
+    version: int
+    sha256: str
+
+
+class Provenance(TypedDict, total=False):
+    """The optional part of an envelope: where a result came from."""
+
+    model: ModelInfo  # results of a model
+    source: str  # file-based sources: the file name
+    frame: int  # ... and the frame index within it
+
+
+class Envelope(Provenance):
+    """One result, event or stats message: the same JSON object in JSONL files, the outbox and on the wire."""
+
+    device: str
+    stream: str
+    seq: int
+    boot_id: str
+    ts_capture: float
+    ts_result: float
+    kind: str
+    payload: dict[str, Any]
 
 
 class EnvelopeError(ValueError):
@@ -48,7 +89,7 @@ class Inbound:
     payload: bytes
 
 
-def _level(envelope: dict[str, Any], field: str) -> str:
+def _level(envelope: Mapping[str, object], field: str) -> str:
     value = envelope.get(field)
     if not isinstance(value, str) or not value:
         raise EnvelopeError(f"envelope field {field!r} must be a non-empty string (got {value!r})")
@@ -57,7 +98,7 @@ def _level(envelope: dict[str, Any], field: str) -> str:
     return value
 
 
-def key_of(envelope: dict[str, Any]) -> Key:
+def key_of(envelope: Mapping[str, object]) -> Key:
     """The de-duplication key; raises EnvelopeError naming the missing or bad field."""
     seq = envelope.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool):
@@ -72,7 +113,7 @@ def device_topic(prefix: str, device: str, suffix: str) -> str:
     return f"{prefix}/{device}/{suffix}"
 
 
-def topic_of(prefix: str, envelope: dict[str, Any]) -> str:
+def topic_of(prefix: str, envelope: Mapping[str, object]) -> str:
     """The MQTT topic (and ZeroMQ topic frame) of an envelope."""
     key = key_of(envelope)
     kind = envelope.get("kind")
@@ -85,7 +126,7 @@ def topic_of(prefix: str, envelope: dict[str, Any]) -> str:
     return device_topic(prefix, key.device, suffix)
 
 
-def encode(envelope: dict[str, Any]) -> bytes:
+def encode(envelope: Mapping[str, object]) -> bytes:
     """Compact, strict JSON (non-finite numbers as null, flagged: see strict_json), UTF-8: the same bytes in the
     outbox and on the wire."""
     return strict_dumps(envelope, ensure_ascii=False).encode()

@@ -21,13 +21,12 @@ from cloud_sync._committer import Committer
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import CloudConfig
 from cloud_sync.counters import COMMIT_FAILED, OUTBOX_FULL, Drops
-from cloud_sync.envelope import Key, Message
+from cloud_sync.envelope import Envelope, Key, Message
 from cloud_sync.links import make_transport
 from cloud_sync.outbox import Outbox
 from cloud_sync.transport import Transport
 
 T = TypeVar("T")
-PRIORITIES = {"critical": 3, "high": 2, "normal": 1, "low": 0}
 CLOSE_SEND_S = 2.0  # on a clean stop with the link up, how long `close` lets the drain send what is stored
 
 
@@ -64,7 +63,7 @@ class Uplink:
         """The open outbox (None before `run` opened it)."""
         return self._outbox
 
-    def put(self, envelope: dict[str, Any], priority: int = 1, ttl_s: float | None = None) -> bool:
+    def put(self, envelope: Envelope, priority: int = 1, ttl_s: float | None = None) -> bool:
         """Accept an envelope; never blocks. False when refused (counted): buffer full, or outbox full under
         policy ``reject`` (back-pressure). `ttl_s` None: the configured TTL; ``math.inf``: never expires."""
         outbox = self._outbox

@@ -11,22 +11,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from edge_runtime.config._accelerator import Priority
 from edge_runtime.frames import Frame
 from edge_runtime.results import ModelRef
 
 
 class Runner(Protocol):
-    """One interpreter instance of a model; used by one lane thread at a time.
+    """One interpreter instance of a model, used by one lane thread at a time, in three steps.
 
-    A runner may also offer `preprocess(image) -> state`, `invoke()` and `decode(state) -> (kind, payload)`
-    (`edge_runtime.scheduler.StagedRunner`, as TFLite runners do): the lane then drives the steps itself and
-    hands the previous outcome to the event loop while `invoke()` runs without the GIL.
+    The lane drives the steps itself: it wakes the event loop for the previous job's outcome between `preprocess`
+    and `invoke`, so the loop works while `invoke()` runs without the GIL. `run` is the three steps in order, for
+    callers that want one call (implementations subclass `Runner` to inherit it).
     """
 
-    def run(self, frame: Frame) -> tuple[str, dict[str, Any]]:
-        """Preprocess, invoke, decode: returns (kind, payload), e.g. ("detections", {"detections": [...]})."""
+    def preprocess(self, frame: Frame) -> Any:
+        """Fill the interpreter's input from the frame; returns what `decode` needs (e.g. the letterbox)."""
         ...
+
+    def invoke(self) -> None: ...
+
+    def decode(self, state: Any) -> tuple[str, dict[str, Any]]:
+        """(kind, payload) of the last invoke, e.g. ("detections", {"detections": [...]})."""
+        ...
+
+    def run(self, frame: Frame) -> tuple[str, dict[str, Any]]:
+        state = self.preprocess(frame)
+        self.invoke()
+        return self.decode(state)
 
 
 class ModelHandle(Protocol):
@@ -42,13 +52,15 @@ class ModelHandle(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    stream: str
-    seq: int
-    priority: Priority
-    t_capture: float  # monotonic
-    deadline: float  # monotonic time after which the job must not start; math.inf for none
+    """Run `model` on `frame`. The frame names the stream and carries the capture time the deadline counts from;
+    the stream's class and deadline are the scheduler's (`AcceleratorService.register_stream`)."""
+
     model: str
     frame: Frame
+
+    @property
+    def stream(self) -> str:
+        return self.frame.stream
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloud_sync.envelope import Envelope, ModelInfo, Provenance
+
 
 @dataclass(frozen=True, slots=True)
 class ModelRef:
@@ -14,7 +16,7 @@ class ModelRef:
     version: int
     sha256: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ModelInfo:
         return {"name": self.name, "version": self.version, "sha256": self.sha256}
 
 
@@ -37,22 +39,24 @@ class Result:
     frame: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def envelope(self, device: str, boot_id: str) -> dict[str, Any]:
+    def envelope(self, device: str, boot_id: str) -> Envelope:
         """The JSON-ready envelope: same in JSONL files and on the wire."""
-        env: dict[str, Any] = {
+        provenance: Provenance = {}
+        if self.model is not None:
+            provenance["model"] = self.model.as_dict()
+        if self.source is not None:
+            provenance["source"] = self.source
+        if self.frame is not None:
+            provenance["frame"] = self.frame
+        env: Envelope = {
             "device": device,
             "stream": self.stream,
             "seq": self.seq,
             "boot_id": boot_id,
             "ts_capture": round(self.ts_capture, 6),
             "ts_result": round(self.ts_result, 6),
+            **provenance,
+            "kind": self.kind,
+            "payload": self.payload,
         }
-        if self.model is not None:
-            env["model"] = self.model.as_dict()
-        if self.source is not None:
-            env["source"] = self.source
-        if self.frame is not None:
-            env["frame"] = self.frame
-        env["kind"] = self.kind
-        env["payload"] = self.payload
         return env

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig, load_model
 from edge_runtime.plan import ServiceTime, measure_runs
+from edge_runtime.sections import AcceleratorConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = ROOT / "models" / "mobilenet_v2_int8.tflite"

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from cloud_sync.envelope import Envelope
 from edge_runtime._compat import TaskGroup
 from edge_runtime.bench._setup import ROOT, BenchModel, frame
 from edge_runtime.channel import Channel
@@ -31,6 +32,7 @@ from edge_runtime.drops import DropCounter
 from edge_runtime.engine import InferStep, StreamRunner
 from edge_runtime.frames import Item
 from edge_runtime.inference import LiteInterpreter, load_model
+from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import Sink
 from edge_runtime.stats import StreamStats
@@ -46,7 +48,7 @@ class _SignalSink(Sink):
         self.arrived = threading.Event()
         self.sent_at = 0.0  # perf_counter() of the last `send`
 
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         del envelope
         self.sent_at = time.perf_counter()
         self.count += 1
@@ -169,22 +171,20 @@ async def _with_runtime(model: BenchModel, frames: int, seconds: float) -> dict[
     stats = service.register_stream("bench", "high", None)
     channel: Channel[Item] = Channel(2, "drop_newest", DropCounter())
     sink = _SignalSink()
-    infer = InferStep("bench", "high", None, service.submit)
+    infer = InferStep("bench", service.submit)
     runner = StreamRunner("bench", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     loops = _Loops(model, channel, sink, stats)
-    async with TaskGroup() as group:
-        accelerator = group.create_task(service.run(), name="accelerator")
+    async with service, TaskGroup() as group:
         group.create_task(runner.dispatch(), name="dispatch:bench")
         collect = group.create_task(runner.collect(), name="collect:bench")
         channel.bind(asyncio.get_running_loop())
         figures = await asyncio.to_thread(loops.measure, frames, seconds)
         await collect
-        accelerator.cancel()
     return figures
 
 
-def _envelope(result: Any) -> dict[str, Any]:
-    return {"seq": result.seq}
+def _envelope(result: Result) -> Envelope:
+    return result.envelope("bench", "bench")
 
 
 def run(model: BenchModel, frames: int = 500, seconds: float = 5.0) -> dict[str, Any]:

@@ -10,11 +10,10 @@ from pydantic import Field, field_validator
 
 from cloud_sync.config import CloudConfig
 from cloud_sync.models import ModelUpdatesConfig
-from edge_runtime.config._accelerator import AcceleratorConfig, Priority
-from edge_runtime.config._base import StrictModel
 from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.http import HttpConfig
 from edge_runtime.inference import ModelConfig
+from edge_runtime.sections import AcceleratorConfig, Priority, StrictModel
 from edge_runtime.sinks.configs import SinkConfig
 from edge_runtime.sources import SourceConfig
 from edge_runtime.stages import PostStageConfig

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge_runtime.config._errors import Problem
-from edge_runtime.config._files import resolve_path
 from edge_runtime.config._models import BUILTIN_SINKS, InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._resources import check_resources
 from edge_runtime.config._yaml import Marks, Path_
+from edge_runtime.files import resolve_path
 
 Report = Callable[[Path_, str], None]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from edge_runtime.config._files import directory_problem, file_problem, resolve_path
 from edge_runtime.config._models import RuntimeConfig
 from edge_runtime.config._yaml import Path_
+from edge_runtime.files import directory_problem, file_problem, resolve_path
 from edge_runtime.sinks.configs import JsonlSinkConfig
 
 Report = Callable[[Path_, str], None]

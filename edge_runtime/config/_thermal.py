@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from edge_runtime.config._base import StrictModel
+from edge_runtime.sections import StrictModel
 
 SheddableClass = Literal["normal", "low"]  # high and critical keep their rate while anything lower can be shed
 

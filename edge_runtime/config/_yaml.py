@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from edge_runtime.config._errors import ConfigError, Problem, preview
-from edge_runtime.config._files import read_regular_file
+from edge_runtime.files import read_regular_file
 
 Path_ = tuple[str | int, ...]
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?:,([^}]*))?\}")

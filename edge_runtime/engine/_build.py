@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cloud_sync import LinkError, Transport, Uplink, make_transport
+from cloud_sync.envelope import Envelope
 from cloud_sync.models import KeyFileError, ModelUpdatesConfig
 from cloud_sync.models.zmq import ZmqDeviceLink
 from edge_runtime.channel import Channel
@@ -54,7 +55,7 @@ def build_runtime(
     for name, handle in load_models(config.models, config.accelerator, base_dir, updates).items():
         service.set_model(name, handle)
     plan = RuntimePlan(config, base_dir)
-    background: dict[str, Background] = {"accelerator": service.run, "plan": plan.log_at_start}
+    background: dict[str, Background] = {"plan": plan.log_at_start}
     submit: Submit = service.submit
     # the device's one link to the cloud: the cloud sink's uplink runs it, model updates subscribe to it
     link = make_transport(config.cloud, config.device.id) if config.cloud is not None else None
@@ -70,14 +71,14 @@ def build_runtime(
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
     if config.thermal is not None:
         thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
-        submit = thermal.gate(submit)
+        submit = thermal.gate(submit, {name: s.priority for name, s in config.streams.items()})
         background["thermal"] = thermal.run
         service.reports["thermal"] = thermal.snapshot
     mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
     sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {}, link=link)
 
-    def envelope(result: Result) -> dict[str, Any]:
+    def envelope(result: Result) -> Envelope:
         return result.envelope(config.device.id, boot_id)
 
     def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
@@ -89,7 +90,7 @@ def build_runtime(
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
-    runtime = Runtime(streams, list(used.values()), background, status)
+    runtime = Runtime(streams, list(used.values()), services=[service], background=background, status=status)
     _publish_stats(sinks.get("cloud"), runtime, service)
     reloader = None
     if config_path is not None:
@@ -126,8 +127,8 @@ def _serve_http(
     history: UpdateHistory | None,
 ) -> None:
     """The console, metrics and health server: one more background part, reading the runtime's accounting."""
-    from edge_runtime.http import serve
     from edge_runtime.http._view import RuntimeView
+    from edge_runtime.http.serve import serve
 
     view = RuntimeView(config, runtime.streams, service, cloud if isinstance(cloud, CloudSink) else None)
     view.model_updates = history
@@ -144,7 +145,7 @@ def _stream(
     service: AcceleratorService,
     submit: Submit,
     sinks: dict[str, Sink],
-    envelope: Callable[[Result], dict[str, Any]],
+    envelope: Callable[[Result], Envelope],
     base_dir: Path,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
@@ -153,7 +154,7 @@ def _stream(
         stats = service.register_stream(
             name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms
         )
-        infer = InferStep(infer_config.model, config.priority, config.deadline_ms, submit)
+        infer = InferStep(infer_config.model, submit)
     else:
         stats, infer = StreamStats(name), None
     source = build_source(config.source, name, stats.drops, base_dir)

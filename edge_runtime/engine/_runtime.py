@@ -1,13 +1,14 @@
-"""The runtime: one task group owning the accelerator, the sinks, the status display and every stream.
+"""The runtime: the accelerator and the device's other services, the sinks, the status display and every stream.
 
-Start-up is building objects (models are loaded and checked before any task starts); shutdown is
-cancellation, in one order written once here:
-  1. the source tasks are cancelled (SIGINT/SIGTERM, `--duration`, or `stop()`); their threads are joined;
+Start-up is building objects (models are loaded and checked before any task starts); then `run` enters the
+services in one `AsyncExitStack`, so shutdown is the stack unwinding, in the one order written in `run`:
+  1. the sources are cancelled (SIGINT/SIGTERM, `--duration`, or `stop()`); their threads are joined;
   2. each stream drains what it already accepted: dispatch ends, outcomes are collected;
   3. the stages flush (open windows close, open tracks end) into the sinks; the sinks close (files flushed,
      the outbox committed);
-  4. the accelerator and sink tasks are cancelled; lane threads are joined.
-If draining takes longer than `drain_timeout`, the stream tasks are cancelled too and step 3 still runs.
+  4. the background parts (sink tasks, model updates, status) are cancelled;
+  5. the services exit in reverse order of entry: the accelerator last (queued jobs dropped, lanes joined).
+If draining takes longer than `drain_timeout`, the streams are cancelled too and step 3 still runs.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from edge_runtime._compat import TaskGroup
 from edge_runtime.config import StreamConfig
@@ -30,6 +32,8 @@ from edge_runtime.sources import Source
 
 log = logging.getLogger(__name__)
 Background = Callable[[], Coroutine[Any, Any, None]]
+Service = AbstractAsyncContextManager[object]
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -39,10 +43,21 @@ class StreamParts:
     config: StreamConfig | None = None  # what it was built from (the console and hot reload read it)
 
 
+class StreamTasks(NamedTuple):
+    """A running stream: its source, and its dispatch and collect under one task (`drain`)."""
+
+    source: asyncio.Task[None]
+    drain: asyncio.Task[None]
+
+
 @dataclass
 class Runtime:
+    """`services` are entered in order and exited in reverse: the accelerator first, so it stops last, after
+    everything that submits to it; the device's cloud link goes after it, before the parts that publish."""
+
     streams: list[StreamParts]
     sinks: list[Sink]
+    services: list[Service] = field(default_factory=list)
     background: dict[str, Background] = field(default_factory=dict)
     status: StatusDisplay | None = None
     drain_timeout: float = 2.5  # then the sinks close (<= 0.5 s) and the lanes stop (<= 1.5 s): under 5 s in all
@@ -50,81 +65,71 @@ class Runtime:
     on_stopping: list[Callable[[], None]] = field(default_factory=list)  # an orderly stop began (STOPPING=1)
 
     def __post_init__(self) -> None:
-        self._source_tasks: list[asyncio.Task[None]] = []
-        self._stream_tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
-        self._group: TaskGroup | None = None
-        self._tasks_of: dict[str, tuple[asyncio.Task[None], ...]] = {}  # a stream's source, dispatch, collect
+        self._group: TaskGroup | None = None  # the streams' task group while they run (hot reload adds to it)
+        self._running: dict[str, StreamTasks] = {}  # by stream name: what `stop` and `remove_stream` act on
+        self._drain_deadline: asyncio.TimerHandle | None = None  # set by the first `stop()`
         self.failed: list[str] = []  # background parts that stopped with an error (the run then stops too)
 
     async def run(self, duration: float | None = None) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread / not supported
-                loop.add_signal_handler(sig, self.stop)
-        if duration is not None:
-            loop.call_later(duration, self.stop)
         started = time.monotonic()
-        async with TaskGroup() as infra:
-            infra_tasks = [
-                infra.create_task(self._guard(name, coro), name=name) for name, coro in self.background.items()
-            ]
-            infra_tasks += [
-                infra.create_task(self._guard(f"sink:{sink.name}", sink.run), name=f"sink:{sink.name}")
-                for sink in self.sinks
-            ]
-            if self.status is not None:
-                infra_tasks.append(infra.create_task(self.status.run(started), name="status"))
-            ticker = infra.create_task(self._tick(), name="ticker")
-            infra_tasks.append(ticker)
-            try:
-                await self._run_streams()
-            finally:
-                ticker.cancel()  # no tick may reach a sink that is closing
-                await self._finish(infra_tasks)
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(sig)
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(_remove_signal_handlers, loop)
+            for sig in SIGNALS:
+                with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread / not supported
+                    loop.add_signal_handler(sig, self.stop)
+            for service in self.services:  # the accelerator, then the cloud link (when the device has one)
+                await stack.enter_async_context(service)
+            infra = await stack.enter_async_context(TaskGroup())
+            stack.callback(infra.create_task(self._background(started), name="background").cancel)
+            stack.push_async_callback(self._finish)
+            stack.callback(infra.create_task(self._tick(), name="ticker").cancel)  # no tick into a closing sink
+            if duration is not None:
+                loop.call_later(duration, self.stop)
+            await self._run_streams()
 
     def stop(self) -> None:
         """Begin an orderly stop: cancel the sources, let the streams drain. A second call (a second Ctrl-C)
         stops draining at once."""
-        if self._stopping:
+        if self._drain_deadline is not None:
+            self._drain_deadline.cancel()
             self._cancel_streams()
             return
-        self._stopping = True
         log.info("stopping: draining streams")
         for hook in self.on_stopping:
             hook()
         for parts in self.streams:
             parts.runner.channel.close()  # what is queued drains; a capture thread's later puts are refused
-        for task in self._source_tasks:
-            task.cancel()
-        asyncio.get_running_loop().call_later(self.drain_timeout, self._cancel_streams)
+        for tasks in self._running.values():
+            tasks.source.cancel()
+        self._drain_deadline = asyncio.get_running_loop().call_later(self.drain_timeout, self._cancel_streams)
 
     async def _run_streams(self) -> None:
         async with TaskGroup() as group:
             self._group = group
             for parts in self.streams:
                 self._start_stream(group, parts)
-            if self._stopping:
-                self._cancel_sources()
+            if self._drain_deadline is not None:  # stopped before the streams started
+                for tasks in self._running.values():
+                    tasks.source.cancel()
             for hook in self.on_started:
                 hook()
+        self._group = None
 
     def _start_stream(self, group: TaskGroup, parts: StreamParts) -> None:
         name = parts.runner.name
-        tasks = (
-            group.create_task(self._source(parts), name=f"source:{name}"),
-            group.create_task(parts.runner.dispatch(), name=f"dispatch:{name}"),
-            group.create_task(parts.runner.collect(), name=f"collect:{name}"),
-        )
-        self._source_tasks.append(tasks[0])
-        self._stream_tasks.extend(tasks[1:])
-        self._tasks_of[name] = tasks
+        source = group.create_task(self._source(parts), name=f"source:{name}")
+        self._running[name] = StreamTasks(source, group.create_task(self._drain(parts), name=f"stream:{name}"))
+
+    @staticmethod
+    async def _drain(parts: StreamParts) -> None:
+        async with TaskGroup() as group:
+            group.create_task(parts.runner.dispatch(), name=f"dispatch:{parts.runner.name}")
+            group.create_task(parts.runner.collect(), name=f"collect:{parts.runner.name}")
 
     def add_stream(self, parts: StreamParts) -> None:
         """Start one more stream in the running task group (hot reload); the others are not touched."""
-        if self._group is None or self._stopping:
+        if self._group is None or self._drain_deadline is not None:
             raise RuntimeError("the runtime is not running")
         self.streams.append(parts)
         self._start_stream(self._group, parts)
@@ -133,29 +138,22 @@ class Runtime:
         """Stop one stream as a whole stop would (its source ends, it drains, its stages flush into the sinks);
         the other streams and the sinks keep running."""
         parts = next(p for p in self.streams if p.runner.name == name)
-        source, *stream_tasks = self._tasks_of.pop(name)
+        tasks = self._running.pop(name)
         parts.runner.channel.close()
-        source.cancel()
-        _, late = await asyncio.wait(stream_tasks, timeout=self.drain_timeout)
-        for task in late:
-            log.warning("stream task %s did not drain in time: cancelled", task.get_name())
-            task.cancel()
-        await asyncio.gather(source, *stream_tasks, return_exceptions=True)
+        tasks.source.cancel()
+        _, late = await asyncio.wait([tasks.drain], timeout=self.drain_timeout)
+        if late:
+            log.warning("stream %r did not drain in time: cancelled", name)
+            tasks.drain.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         parts.runner.flush()
         self.streams.remove(parts)
-        self._source_tasks.remove(source)
-        for task in stream_tasks:
-            self._stream_tasks.remove(task)
-
-    def _cancel_sources(self) -> None:
-        for task in self._source_tasks:
-            task.cancel()
 
     def _cancel_streams(self) -> None:
-        for task in self._stream_tasks:
-            if not task.done():
-                log.warning("stream task %s did not drain in time: cancelled", task.get_name())
-                task.cancel()
+        for name, tasks in self._running.items():
+            if not tasks.drain.done():
+                log.warning("stream %r did not drain in time: cancelled", name)
+                tasks.drain.cancel()
 
     @staticmethod
     async def _source(parts: StreamParts) -> None:
@@ -167,6 +165,16 @@ class Runtime:
             log.error("stream %r: source stopped: %s: %s", parts.runner.name, type(exc).__name__, exc)
         finally:
             parts.runner.channel.close()
+
+    async def _background(self, started: float) -> None:
+        """The parts that run beside the streams until the end: background parts, sink tasks, the status line."""
+        async with TaskGroup() as group:
+            for name, part in self.background.items():
+                group.create_task(self._guard(name, part), name=name)
+            for sink in self.sinks:
+                group.create_task(self._guard(f"sink:{sink.name}", sink.run), name=f"sink:{sink.name}")
+            if self.status is not None:
+                group.create_task(self.status.run(started), name="status")
 
     async def _guard(self, name: str, part: Background) -> None:
         """A background part that fails is reported in one line and stops the runtime in order."""
@@ -186,7 +194,7 @@ class Runtime:
             for parts in self.streams:
                 parts.runner.tick(now)
 
-    async def _finish(self, infra_tasks: list[asyncio.Task[None]]) -> None:
+    async def _finish(self) -> None:
         for parts in self.streams:
             parts.runner.flush()
         for sink in self.sinks:
@@ -196,5 +204,8 @@ class Runtime:
                 log.error("sink %r: close failed: %s", sink.name, exc)
         if self.status is not None:
             self.status.final()
-        for task in infra_tasks:
-            task.cancel()
+
+
+def _remove_signal_handlers(loop: asyncio.AbstractEventLoop) -> None:
+    for sig in SIGNALS:
+        loop.remove_signal_handler(sig)

@@ -14,15 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from cloud_sync.envelope import Envelope
 from edge_runtime.channel import Channel, ChannelClosed
-from edge_runtime.config import Priority
 from edge_runtime.drops import SHUTDOWN, DropCounter
 from edge_runtime.frames import Frame, Item, Reading
 from edge_runtime.jobs import Completed, Job, Outcome
@@ -39,16 +37,13 @@ RECENT_RESULTS = 64
 
 @dataclass(frozen=True)
 class InferStep:
-    """The `infer` stage: which model, and how the stream is scheduled."""
+    """The `infer` stage: which model, and where its jobs go (the stream is registered with the service)."""
 
     model: str
-    priority: Priority
-    deadline_ms: float | None
     submit: Submit
 
     def job(self, frame: Frame) -> Job:
-        deadline = frame.t_capture + self.deadline_ms / 1e3 if self.deadline_ms else math.inf
-        return Job(frame.stream, frame.seq, self.priority, frame.t_capture, deadline, self.model, frame)
+        return Job(self.model, frame)
 
 
 class StreamRunner:
@@ -61,7 +56,7 @@ class StreamRunner:
         infer: InferStep | None,
         stages: list[Stage],
         sinks: list[Sink],
-        envelope: Callable[[Result], dict[str, Any]],
+        envelope: Callable[[Result], Envelope],
         inflight: int = 4,
     ) -> None:
         self.name = name
@@ -140,7 +135,7 @@ class StreamRunner:
             for sink in self.sinks:
                 self._send(sink, envelope)
 
-    def _send(self, sink: Sink, envelope: dict[str, Any]) -> None:
+    def _send(self, sink: Sink, envelope: Envelope) -> None:
         try:
             sink.send(envelope)
         except Exception as exc:  # one failing sink never stops the stream or the other sinks

@@ -6,7 +6,7 @@ import ipaddress
 
 from pydantic import Field, field_validator, model_validator
 
-from edge_runtime.config._base import StrictModel
+from edge_runtime.sections import StrictModel
 
 LOOPBACK_NAMES = ("localhost",)
 

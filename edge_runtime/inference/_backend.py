@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.inference._errors import ModelError
+from edge_runtime.sections import AcceleratorConfig
 
 log = logging.getLogger("edge_runtime.inference")
 

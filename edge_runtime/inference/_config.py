@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edge_runtime.config._base import StrictModel
 from edge_runtime.inference.decoders import DecoderConfig
+from edge_runtime.sections import StrictModel
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

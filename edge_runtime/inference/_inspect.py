@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.inference._errors import ModelError
 from edge_runtime.inference._interpreter import LiteInterpreter, TensorInfo
 from edge_runtime.inference._labels import metadata_labels
+from edge_runtime.sections import AcceleratorConfig
 
 
 def inspect_model(path: Path | str) -> str:

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.inference._backend import interpreter_module, interpreter_options
 from edge_runtime.inference._errors import ModelError
+from edge_runtime.sections import AcceleratorConfig
 
 FloatArray = npt.NDArray[np.float32]
 _OP_PATTERNS = (

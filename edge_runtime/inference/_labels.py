@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from edge_runtime.config._files import read_regular_file
+from edge_runtime.files import read_regular_file
 from edge_runtime.inference._errors import ModelError
 
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.config._accelerator import AcceleratorConfig
-from edge_runtime.frames import Frame, Image
+from edge_runtime.frames import Frame
 from edge_runtime.inference._config import ModelConfig
 from edge_runtime.inference._errors import ModelError
 from edge_runtime.inference._geometry import Geometry
@@ -20,7 +19,9 @@ from edge_runtime.inference._interpreter import LiteInterpreter
 from edge_runtime.inference._labels import metadata_labels, read_labels
 from edge_runtime.inference._preprocess import InputPlan, Preprocessor, resolve_input
 from edge_runtime.inference.decoders import Classes, Decoded, Decoder, ModelIO, build_decoder, input_defaults
+from edge_runtime.jobs import Runner
 from edge_runtime.results import ModelRef
+from edge_runtime.sections import AcceleratorConfig
 
 log = logging.getLogger("edge_runtime.inference")
 
@@ -45,7 +46,7 @@ class LoadedModel:
         return str(class_id)
 
 
-class TfliteRunner:
+class TfliteRunner(Runner):
     """One interpreter of a model: preprocess, invoke, decode. Used by one thread at a time."""
 
     def __init__(self, model: LoadedModel, interpreter: LiteInterpreter | None = None) -> None:
@@ -54,14 +55,8 @@ class TfliteRunner:
         self._preprocess = Preprocessor(model.plan)
         self._buffer = self.interpreter.input_buffer()
 
-    def run(self, frame: Frame) -> tuple[str, dict[str, Any]]:
-        """The Runner contract: (kind, payload) for one frame."""
-        geometry = self.preprocess(frame.image)
-        self.invoke()
-        return self.decode(geometry)
-
-    def preprocess(self, image: Image) -> Geometry:
-        return self._preprocess(image, self._buffer)
+    def preprocess(self, frame: Frame) -> Geometry:
+        return self._preprocess(frame.image, self._buffer)
 
     def invoke(self) -> None:
         self.interpreter.invoke()
@@ -166,7 +161,7 @@ def _verified_sha256(path: Path, expected: str | None, where: str) -> str:
 def _warm_up(runner: TfliteRunner, plan: InputPlan, where: str) -> None:
     """One run on a black frame at load, so a model that fails at invoke fails here and not mid-stream."""
     try:
-        geometry = runner.preprocess(np.zeros((plan.height, plan.width, 3), np.uint8))
+        geometry = runner.preprocess(Frame("warm-up", 0, 0.0, 0.0, np.zeros((plan.height, plan.width, 3), np.uint8)))
         runner.invoke()
         runner.decode(geometry)
     except (ValueError, RuntimeError, IndexError) as exc:

@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.config._accelerator import AcceleratorConfig
+from edge_runtime.frames import Frame
 from edge_runtime.inference._config import ModelConfig
 from edge_runtime.inference._errors import ModelError
 from edge_runtime.inference._model import TfliteRunner, load_model
 from edge_runtime.inference.fetch import DEFAULT_DIR, fetch
+from edge_runtime.sections import AcceleratorConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +58,10 @@ def _row(case: Case, threads: int, frame: np.ndarray[Any, np.dtype[np.uint8]], s
     config = ModelConfig.model_validate(case.entry)
     handle = load_model(case.name, config, AcceleratorConfig(threads=threads), Path("."))
     runner: TfliteRunner = handle.instantiate()
-    geometry = runner.preprocess(frame)
+    sample = Frame(case.name, 0, 0.0, 0.0, frame)
+    geometry = runner.preprocess(sample)
     invoke = timed(runner.invoke, seconds)
-    pre = timed(lambda: runner.preprocess(frame), seconds / 4)
+    pre = timed(lambda: runner.preprocess(sample), seconds / 4)
     post = timed(lambda: runner.decode(geometry), seconds / 4)
     p = np.percentile
     return (

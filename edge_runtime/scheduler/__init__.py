@@ -9,7 +9,6 @@ deadline, supersede, stale drops, reserves, min_share / max_wait guards) and `Fi
 from __future__ import annotations
 
 from edge_runtime.scheduler._fifo import FifoPolicy
-from edge_runtime.scheduler._lane import StagedRunner
 from edge_runtime.scheduler._policy import PriorityPolicy
 from edge_runtime.scheduler._service import STOP_TIMEOUT_S, AcceleratorService, lane_limits
 from edge_runtime.scheduler._tickets import LOWEST_RANK, Drop, QueuePolicy, StreamRule, Ticket
@@ -22,7 +21,6 @@ __all__ = [
     "FifoPolicy",
     "PriorityPolicy",
     "QueuePolicy",
-    "StagedRunner",
     "StreamRule",
     "Ticket",
     "lane_limits",

@@ -11,10 +11,10 @@ from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Generic
 
-from edge_runtime.config import Priority
 from edge_runtime.drops import QUEUE_FULL
 from edge_runtime.jobs import Job
 from edge_runtime.scheduler._tickets import LOWEST_RANK, Drop, StreamRule, T, Ticket, class_bounds, rule_for
+from edge_runtime.sections import Priority
 
 
 class FifoPolicy(Generic[T]):
@@ -31,7 +31,7 @@ class FifoPolicy(Generic[T]):
     def push(self, job: Job, token: T, now: float) -> list[Drop[T]]:
         rule = rule_for(self._rules, job.stream)
         self._order += 1
-        deadline = min(job.deadline, job.t_capture + rule.deadline_s)
+        deadline = job.frame.t_capture + rule.deadline_s
         ticket = Ticket(job, token, rule.rank, deadline, now, self._order)
         if len(self._queue) >= self.capacity:
             return [(ticket, QUEUE_FULL)]

@@ -5,9 +5,9 @@ finished in the same call, so the event loop is not between two jobs. Each lane 
 in its own thread, the first time it runs that model's current handle; when a model's handle is replaced, the lane
 drops the old runner after the job it may be running on it (a `forget`).
 
-A runner that also offers its three steps (`StagedRunner`: preprocess, invoke, decode; its `run` is those in
-order) is driven step by step, so the lane can wake the loop for the previous job's outcome between preprocess and
-invoke: the loop then works while `invoke()` has released the GIL, instead of taking the GIL from the lane.
+A runner is driven step by step (preprocess, invoke, decode: the `Runner` contract), so the lane can wake the loop
+for the previous job's outcome between preprocess and invoke: the loop then works while `invoke()` has released the
+GIL, instead of taking the GIL from the lane.
 """
 
 from __future__ import annotations
@@ -15,28 +15,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, cast, runtime_checkable
+from typing import Any, NamedTuple
 
-from edge_runtime.config import PRIORITIES
-from edge_runtime.frames import Image
 from edge_runtime.jobs import ModelHandle, Runner
 from edge_runtime.scheduler._tickets import LOWEST_RANK, Ticket
+from edge_runtime.sections import PRIORITIES
 
 LaneOutput = tuple[str, dict[str, Any]] | Exception
 Clock = Callable[[], float]
 Forget = tuple[str, ModelHandle]  # drop the runner of this model unless it was made by this (current) handle
 NextFor = Callable[["Lane", "Finished | None"], "Next"]
-
-
-@runtime_checkable
-class StagedRunner(Protocol):
-    """A runner whose `run(frame)` is `decode(preprocess(frame.image))` around an `invoke()`."""
-
-    def preprocess(self, image: Image) -> Any: ...
-
-    def invoke(self) -> None: ...
-
-    def decode(self, state: Any) -> tuple[str, dict[str, Any]]: ...
 
 
 @dataclass(slots=True, eq=False)
@@ -89,7 +77,7 @@ class Lane:
         self.busy_s = 0.0
         self.stuck = 0
         self._clock = clock
-        self._runners: dict[str, tuple[ModelHandle, Runner, bool]] = {}  # lane thread only; bool: staged
+        self._runners: dict[str, tuple[ModelHandle, Runner]] = {}  # lane thread only
         self._thread: threading.Thread | None = None
 
     def start(self, next_for: NextFor, tell_loop: Callable[[], None]) -> None:
@@ -149,14 +137,10 @@ class Lane:
                 held = self._make_runner(job.model, assignment.handle)
             runner = held[1]
             assignment.started = self._clock()
-            if not held[2]:
-                tell_loop()
-                return runner.run(job.frame)
-            staged = cast(StagedRunner, runner)
-            state = staged.preprocess(job.frame.image)
+            state = runner.preprocess(job.frame)
             tell_loop()
-            staged.invoke()
-            return staged.decode(state)
+            runner.invoke()
+            return runner.decode(state)
         except Exception as exc:  # the service reports it and keeps going
             return exc
         finally:
@@ -167,9 +151,8 @@ class Lane:
         if held is not None and held[0] is not current:
             del self._runners[model]
 
-    def _make_runner(self, model: str, handle: ModelHandle) -> tuple[ModelHandle, Runner, bool]:
-        runner = handle.instantiate()
-        held = (handle, runner, isinstance(runner, StagedRunner))
+    def _make_runner(self, model: str, handle: ModelHandle) -> tuple[ModelHandle, Runner]:
+        held = (handle, handle.instantiate())
         self._runners[model] = held
         return held
 

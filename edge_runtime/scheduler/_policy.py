@@ -22,10 +22,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Generic
 
-from edge_runtime.config import PRIORITIES, Priority
 from edge_runtime.drops import QUEUE_FULL, STALE, SUPERSEDED
 from edge_runtime.jobs import Job
 from edge_runtime.scheduler._tickets import LOWEST_RANK, Drop, StreamRule, T, Ticket, class_bounds, rule_for
+from edge_runtime.sections import PRIORITIES, Priority
 
 _EPSILON = 1e-9  # credit sums of shares like 0.1 land a hair under 1.0
 
@@ -61,7 +61,7 @@ class PriorityPolicy(Generic[T]):
     def push(self, job: Job, token: T, now: float) -> list[Drop[T]]:
         rule = rule_for(self._rules, job.stream)
         self._order += 1
-        deadline = min(job.deadline, job.t_capture + rule.deadline_s)
+        deadline = job.frame.t_capture + rule.deadline_s
         ticket = Ticket(job, token, rule.rank, deadline, now, self._order)
         queue = self._classes[rule.rank]
         old = queue.pop(ticket.key, None)

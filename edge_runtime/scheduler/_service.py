@@ -6,8 +6,7 @@ judged at dispatch, not at submit. A lane that finishes a job takes its next one
 loop is not between two jobs; outcomes come back to the loop in batches, one wake-up per batch. Every submitted
 job's future resolves to exactly one `Completed` or `Dropped`, on the loop.
 
-A stream's class and guards come from `register_stream`; its deadline is the earlier of the registered
-`deadline_ms` (from capture) and the job's own `deadline`. `Job.priority` is not consulted.
+A stream's class, deadline (`deadline_ms` from the frame's capture) and guards come from `register_stream`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from edge_runtime.config import PRIORITIES, AcceleratorConfig, Priority
 from edge_runtime.drops import ERROR, SHUTDOWN, STUCK
 from edge_runtime.jobs import Completed, Dropped, Job, ModelHandle, Outcome
 from edge_runtime.scheduler._accounting import FailureLog, StreamAccount
@@ -29,6 +27,7 @@ from edge_runtime.scheduler._lane import Finished, Lane
 from edge_runtime.scheduler._policy import PriorityPolicy
 from edge_runtime.scheduler._tickets import LOWEST_RANK, QueuePolicy, StreamRule, Ticket
 from edge_runtime.scheduler._watchdog import CHECK_EVERY_S, Watchdog
+from edge_runtime.sections import PRIORITIES, AcceleratorConfig, Priority
 from edge_runtime.stats import StreamStats
 
 log = logging.getLogger("edge_runtime.scheduler")
@@ -69,8 +68,7 @@ class AcceleratorService:
         self._failures = FailureLog()
         self.watchdog = Watchdog(config.watchdog)
         self.reports: dict[str, Callable[[], dict[str, Any]]] = {}  # more figures for the snapshot (e.g. thermal)
-        self._started = False
-        self._stopped = False
+        self._watching: asyncio.Task[None] | None = None  # the watchdog's task while the service is entered
 
     def register_stream(
         self,
@@ -115,7 +113,7 @@ class AcceleratorService:
             raise ValueError(f"stream {job.stream!r} is not registered with the accelerator service")
         future: Token = asyncio.get_running_loop().create_future()
         account.submitted += 1
-        if self._stopped:
+        if self._dispatcher.stopped:
             account.dropped(SHUTDOWN)
             future.set_result(Dropped(SHUTDOWN, "the accelerator service has stopped"))
             return future
@@ -129,11 +127,8 @@ class AcceleratorService:
             self._apply(refused)
         return future
 
-    async def run(self) -> None:
-        """Start the lanes and serve until cancelled; then drop what is queued, let the lanes finish, re-raise."""
-        if self._started:
-            raise RuntimeError("the accelerator service runs once")
-        self._started = True
+    async def __aenter__(self) -> AcceleratorService:
+        """Start the lanes (once); the service serves until the `async with` block ends."""
         loop = asyncio.get_running_loop()
 
         def notify() -> None:  # on a lane thread: reports wait for the loop
@@ -141,13 +136,17 @@ class AcceleratorService:
                 loop.call_soon_threadsafe(self._collect)
 
         self._dispatcher.start(notify)
-        watch = asyncio.create_task(self._watch(), name="lane-watchdog") if self.config.watchdog.enabled else None
-        try:
-            await loop.create_future()  # until cancelled
-        finally:
-            if watch is not None:
-                watch.cancel()
-            await self._stop()
+        if self.config.watchdog.enabled:
+            self._watching = asyncio.create_task(self._watch(), name="lane-watchdog")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop: drop what is queued, let the lanes finish their jobs (up to the stop timeout), join them."""
+        if self._watching is not None:
+            self._watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watching
+        await self._stop()
 
     async def _watch(self) -> None:
         """Every CHECK_EVERY_S: replace the lanes whose job has run past its model's limit; the job ends `stuck`."""
@@ -209,7 +208,6 @@ class AcceleratorService:
         _resolve(ticket.token, Dropped(reason, detail))
 
     async def _stop(self) -> None:
-        self._stopped = True
         for ticket in self._dispatcher.stop():
             self._drop(ticket, SHUTDOWN, "queued at stop")
         await asyncio.to_thread(_join_all, self._dispatcher.lanes, self._stop_timeout_s)

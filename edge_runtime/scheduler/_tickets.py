@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from edge_runtime.config import PRIORITIES, AcceleratorConfig, Priority
 from edge_runtime.jobs import Job
+from edge_runtime.sections import PRIORITIES, AcceleratorConfig, Priority
 
 T = TypeVar("T")
 LOWEST_RANK = len(PRIORITIES) - 1  # a lane with this limit takes every class
@@ -77,7 +77,7 @@ class Ticket(Generic[T]):
     job: Job
     token: T
     rank: int
-    deadline: float  # the earlier of job.deadline and t_capture + the stream's deadline
+    deadline: float  # the frame's capture time + the stream's deadline (math.inf for none)
     t_submit: float
     order: int
 

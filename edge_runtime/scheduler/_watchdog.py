@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.config import WatchdogConfig
+from edge_runtime.sections import WatchdogConfig
 
 log = logging.getLogger("edge_runtime.scheduler.watchdog")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+
+from cloud_sync.envelope import Envelope
 
 
 class Sink(ABC):
@@ -19,7 +20,7 @@ class Sink(ABC):
         """
 
     @abstractmethod
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         """Accept one envelope."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook, default does nothing

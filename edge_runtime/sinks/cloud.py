@@ -7,21 +7,22 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cloud_sync import PRIORITIES, CloudConfig, Uplink
+from cloud_sync import CloudConfig, Envelope, Priority, Uplink, outbox_priority
 from edge_runtime.sinks._base import Sink
 
 StatsProvider = Callable[[], dict[str, Any]]
 STATS_STREAM = "_stats"
 
 
-def _priority_function(priority_of: Callable[[str], int] | Mapping[str, int | str] | None) -> Callable[[str], int]:
-    """A stream name -> outbox priority (critical=3, high=2, normal=1, low=0); unknown streams are normal."""
+def _priority_function(priority_of: Callable[[str], int] | Mapping[str, int | Priority] | None) -> Callable[[str], int]:
+    """A stream name -> outbox priority (`outbox_priority`: critical 3 ... low 0); unknown streams are normal."""
+    normal = outbox_priority("normal")
     if priority_of is None:
-        return lambda stream: PRIORITIES["normal"]
+        return lambda stream: normal
     if callable(priority_of):
         return priority_of
-    table = {name: PRIORITIES[value] if isinstance(value, str) else value for name, value in priority_of.items()}
-    return lambda stream: table.get(stream, PRIORITIES["normal"])
+    table = {name: outbox_priority(v) if isinstance(v, str) else v for name, v in priority_of.items()}
+    return lambda stream: table.get(stream, normal)
 
 
 class CloudSink(Sink):
@@ -36,7 +37,7 @@ class CloudSink(Sink):
         config: CloudConfig,
         device: str,
         boot_id: str,
-        priority_of: Callable[[str], int] | Mapping[str, int | str] | None = None,
+        priority_of: Callable[[str], int] | Mapping[str, int | Priority] | None = None,
         *,
         name: str = "cloud",
         stats: StatsProvider | None = None,
@@ -57,7 +58,7 @@ class CloudSink(Sink):
         only once its streams are built, after the sinks)."""
         self._stats = stats
 
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         self.uplink.put(envelope, priority=self._priority(str(envelope.get("stream", ""))))
 
     async def run(self) -> None:
@@ -78,10 +79,10 @@ class CloudSink(Sink):
         while not uplink.done():
             await asyncio.wait({uplink}, timeout=self._stats_interval)
             if not uplink.done():
-                self.uplink.put(self.stats_envelope(), priority=PRIORITIES["low"], ttl_s=self._stats_interval * 6)
+                self.uplink.put(self.stats_envelope(), priority=outbox_priority("low"), ttl_s=self._stats_interval * 6)
         uplink.result()
 
-    def stats_envelope(self) -> dict[str, Any]:
+    def stats_envelope(self) -> Envelope:
         assert self._stats is not None
         now = time.time()
         self._stats_seq += 1

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from edge_runtime.config._base import StrictModel
+from edge_runtime.sections import StrictModel
 
 
 class ConsoleSinkConfig(StrictModel):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
+from cloud_sync.envelope import Envelope
 from edge_runtime.sinks._base import Sink
 from edge_runtime.sinks._writer import LineWriter
 
 
-def summarize(envelope: dict[str, Any]) -> str:
+def summarize(envelope: Envelope) -> str:
     """A one-line summary of an envelope's payload."""
     payload = envelope.get("payload", {})
     kind = envelope.get("kind", "")
@@ -40,7 +41,7 @@ class ConsoleSink(Sink):
         self._print = printer
         self._seen: Counter[str] = Counter()
 
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         if self.kinds is not None and envelope.get("kind") not in self.kinds:
             return
         stream = str(envelope.get("stream"))

@@ -12,9 +12,9 @@ import stat
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from cloud_sync.counters import BAD_ENVELOPE
+from cloud_sync.envelope import Envelope
 from cloud_sync.strict_json import dumps as strict_dumps
 from edge_runtime.drops import QUEUE_FULL, DropCounter
 from edge_runtime.sinks._base import Sink
@@ -43,7 +43,7 @@ class JsonlSink(Sink):
         self._thread = threading.Thread(target=self._write_loop, name=f"sink:{name}", daemon=True)
         self._thread.start()
 
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         try:
             self._queue.put_nowait(envelope)
         except queue.Full:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
+from cloud_sync.envelope import Envelope
 from edge_runtime.drops import DropCounter
 from edge_runtime.sinks._base import Sink
 
@@ -12,10 +12,10 @@ from edge_runtime.sinks._base import Sink
 class MemorySink(Sink):
     def __init__(self, name: str, capacity: int = 100_000) -> None:
         super().__init__(name)
-        self.envelopes: deque[dict[str, Any]] = deque(maxlen=capacity)
+        self.envelopes: deque[Envelope] = deque(maxlen=capacity)
         self.drops = DropCounter()
 
-    def send(self, envelope: dict[str, Any]) -> None:
+    def send(self, envelope: Envelope) -> None:
         if len(self.envelopes) == self.envelopes.maxlen:
             self.drops.add("evicted")
         self.envelopes.append(envelope)

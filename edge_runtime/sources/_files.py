@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_runtime.config._files import resolve_path
+from edge_runtime.files import resolve_path
 
 
 def resolve(path: str, base_dir: Path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from cloud_sync.backoff import Backoff
-from edge_runtime.config import StrictModel
+from edge_runtime.sections import StrictModel
 
 
 class ReconnectSettings(StrictModel):

@@ -14,9 +14,9 @@ import cv2
 from pydantic import Field
 
 from edge_runtime.channel import Channel
-from edge_runtime.config import StrictModel
 from edge_runtime.drops import DropCounter
 from edge_runtime.frames import Item
+from edge_runtime.sections import StrictModel
 from edge_runtime.sources._base import BACKPRESSURE, MAILBOX, UNREADABLE, ChannelPolicy, SourceError, Stamp
 from edge_runtime.sources._files import display_name, resolve
 from edge_runtime.sources._pacing import Pacer

@@ -16,9 +16,9 @@ import numpy as np
 from pydantic import Field
 
 from edge_runtime.channel import Channel
-from edge_runtime.config import StrictModel
 from edge_runtime.drops import DropCounter
 from edge_runtime.frames import Image, Item
+from edge_runtime.sections import StrictModel
 from edge_runtime.sources._base import BACKPRESSURE, MAILBOX, SENSOR_BUFFER, ChannelPolicy, Stamp
 from edge_runtime.sources._pacing import Pacer
 from edge_runtime.sources._thread import ThreadedSource

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import Field
 
-from edge_runtime.config._base import StrictModel
 from edge_runtime.drops import DropCounter
 from edge_runtime.results import ModelRef, Result
+from edge_runtime.sections import StrictModel
 from edge_runtime.stages._base import Stage
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from edge_runtime.config._base import StrictModel
 from edge_runtime.drops import DropCounter
 from edge_runtime.results import Result
+from edge_runtime.sections import StrictModel
 from edge_runtime.stages._base import Stage
 from edge_runtime.stages._derive import NAME_DESCRIPTION, NAME_PATTERN
 from edge_runtime.stages._geometry import Anchor, Point, anchor, area, box_corners, inside

@@ -14,12 +14,13 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from edge_runtime.config._thermal import StateActions, ThermalConfig, ThermalState
 from edge_runtime.drops import THERMAL, DropCounter
 from edge_runtime.jobs import Dropped, Job, Outcome
+from edge_runtime.sections import Priority
 from edge_runtime.thermal._sensors import Readings, read
 
 log = logging.getLogger("edge_runtime.thermal")
@@ -99,11 +100,12 @@ class ThermalController:
         log.warning("thermal: %s -> %s (%s%s): %s", old, state, heat, f"; {flags}" if flags else "", doing)
         self.events.append({"ts": round(self.since, 3), "from": old, "to": state, "hottest_c": hottest})
 
-    def gate(self, submit: Submit) -> Submit:
-        """Wrap the accelerator's `submit`: frames the state sheds end as `thermal` drops instead."""
+    def gate(self, submit: Submit, classes: Mapping[str, Priority]) -> Submit:
+        """Wrap the accelerator's `submit`: frames the state sheds end as `thermal` drops instead. `classes`: each
+        stream's scheduling class (a stream not listed is `normal`)."""
 
         def gated(job: Job) -> asyncio.Future[Outcome]:
-            if self.admit(job.stream, job.priority):
+            if self.admit(job.stream, classes.get(job.stream, "normal")):
                 return submit(job)
             self.shed[job.stream] += 1
             self._drops_for(job.stream).add(THERMAL)

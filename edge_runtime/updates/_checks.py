@@ -19,11 +19,11 @@ import numpy as np
 from pydantic import ValidationError
 
 from cloud_sync.models import CanaryConfig, StoredModel
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import LiteInterpreter, ModelConfig, ModelError, TfliteModelHandle, load_model
 from edge_runtime.jobs import ModelHandle
 from edge_runtime.plan import RuntimePlan, ServiceTime, measure_runs
+from edge_runtime.sections import AcceleratorConfig
 from edge_runtime.updates._health import WatchedHandle, outputs_finite
 
 

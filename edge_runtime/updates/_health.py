@@ -10,14 +10,18 @@ import statistics
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from edge_runtime.frames import Frame
 from edge_runtime.inference import LoadedModel, TfliteModelHandle, TfliteRunner
+from edge_runtime.jobs import Runner
 from edge_runtime.results import ModelRef
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +58,32 @@ def outputs_finite(runner: TfliteRunner) -> bool:
     return all(bool(np.isfinite(out).all()) for out in runner.interpreter.outputs_float())
 
 
-class WatchedRunner:
+class WatchedRunner(Runner):
+    """The inner runner's three steps, timed from preprocess to decode; a step that raises is a failed run."""
+
     def __init__(self, inner: TfliteRunner, monitor: HealthMonitor) -> None:
         self.inner = inner
         self.monitor = monitor
+        self._start = 0.0
 
-    def run(self, frame: Frame) -> tuple[str, dict[str, Any]]:
-        start = time.perf_counter()
-        try:
-            result = self.inner.run(frame)
-        except Exception:
-            self.monitor.record(time.perf_counter() - start, ok=False)
-            raise
-        self.monitor.record(time.perf_counter() - start, ok=outputs_finite(self.inner))
+    def preprocess(self, frame: Frame) -> Any:
+        self._start = time.perf_counter()
+        return self._watched(self.inner.preprocess, frame)
+
+    def invoke(self) -> None:
+        self._watched(self.inner.invoke)
+
+    def decode(self, state: Any) -> tuple[str, dict[str, Any]]:
+        result = self._watched(self.inner.decode, state)
+        self.monitor.record(time.perf_counter() - self._start, ok=outputs_finite(self.inner))
         return result
+
+    def _watched(self, step: Callable[..., T], *args: Any) -> T:
+        try:
+            return step(*args)
+        except Exception:
+            self.monitor.record(time.perf_counter() - self._start, ok=False)
+            raise
 
 
 class WatchedHandle:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cloud_sync.models import ModelStore, ModelUpdatesConfig
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.inference import ModelConfig, ModelError, TfliteModelHandle, load_model
+from edge_runtime.sections import AcceleratorConfig
 from edge_runtime.updates._checks import UpdateRejected, config_for
 
 log = logging.getLogger("edge_runtime.updates")

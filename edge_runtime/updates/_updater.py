@@ -28,11 +28,11 @@ from cloud_sync.models import (
 from cloud_sync.models._threads import in_thread
 from cloud_sync.models.wire import push_topics
 from edge_runtime._compat import TaskGroup
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.inference import ModelConfig
 from edge_runtime.jobs import ModelHandle
 from edge_runtime.plan import RuntimePlan
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig
 from edge_runtime.updates._checks import CanaryResult, UpdateRejected, canary, load_checked
 from edge_runtime.updates._frames import RecentFrames
 from edge_runtime.updates._health import HealthMonitor, WatchedHandle

@@ -9,22 +9,24 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from cloud_sync.envelope import Envelope
 
 ROOT = Path(__file__).resolve().parents[2]
 EDGE_CLOUD = [sys.executable, "-m", "cloud_sync"]
 
 
 def envelope(seq: int, stream: str = "porch", device: str = "dev1", boot_id: str = "boot-a", kind: str = "detections",
-             **extra: Any) -> dict[str, Any]:
-    """A small result envelope (about 165 bytes encoded)."""
+             **extra: Any) -> Envelope:
+    """A small result envelope (about 165 bytes encoded); `extra` may add or override fields (even break them)."""
     env: dict[str, Any] = {
         "device": device, "stream": stream, "seq": seq, "boot_id": boot_id,
         "ts_capture": 1763856000.123, "ts_result": 1763856000.171, "kind": kind,
         "payload": {"detections": [{"label": "face", "score": 0.93, "box": [0.35, 0.16, 0.53, 0.34]}]},
     }
     env.update(extra)
-    return env
+    return cast(Envelope, env)
 
 
 class Listener:

@@ -7,7 +7,7 @@ import asyncio
 from edge_runtime.config import RuntimeConfig
 from edge_runtime.http._health import Health
 from edge_runtime.http._view import RuntimeView
-from tests.scheduler.service_support import run, serving, submit
+from tests.scheduler.service_support import run, submit
 from tests.scheduler.test_watchdog import HangingModel, _service
 
 
@@ -18,7 +18,7 @@ def test_a_model_stuck_on_its_lanes_makes_healthz_fail() -> None:
         config = RuntimeConfig.model_validate({"streams": {"cam": {"source": {"type": "synthetic"}}}})
         health = Health(RuntimeView(config, [], service), link_down_s=60)
         try:
-            async with serving(service):
+            async with service:
                 assert health.causes() == []
                 for seq in (1, 2):
                     await asyncio.wait_for(submit(service, "cam", seq), 5)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.frames import Frame, Image
 from edge_runtime.inference import ModelConfig, TfliteModelHandle, load_model
 from edge_runtime.inference.fetch import fetch
+from edge_runtime.sections import AcceleratorConfig
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"

@@ -12,8 +12,8 @@ import pydantic
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.inference import ModelConfig, ModelError, load_model
+from edge_runtime.sections import AcceleratorConfig
 from tests.inference._builder import one_op_model
 from tests.inference.conftest import frame, model_file
 

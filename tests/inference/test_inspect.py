@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.inference import ModelConfig, ModelError, inspect_model, load_model
 from edge_runtime.inference.fetch import fetch
+from edge_runtime.sections import AcceleratorConfig
 from tests.inference.conftest import model_file
 
 

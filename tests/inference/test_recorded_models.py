@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edge_runtime.config._accelerator import AcceleratorConfig
 from edge_runtime.inference import ModelConfig, load_model
+from edge_runtime.sections import AcceleratorConfig
 from tests.inference.conftest import MODELS, frame, model_file
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import weakref
@@ -10,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.config import Priority
 from edge_runtime.frames import Frame
 from edge_runtime.jobs import Job, Runner
 from edge_runtime.results import ModelRef
@@ -18,36 +16,32 @@ from edge_runtime.results import ModelRef
 PIXEL = np.zeros((1, 1, 3), dtype=np.uint8)
 
 
-def make_job(
-    stream: str,
-    seq: int,
-    t_capture: float,
-    *,
-    deadline: float = math.inf,
-    model: str = "m",
-    priority: Priority = "normal",
-) -> Job:
-    frame = Frame(stream, seq, ts_capture=time.time(), t_capture=t_capture, image=PIXEL)
-    return Job(stream, seq, priority, t_capture, deadline, model, frame)
+def make_job(stream: str, seq: int, t_capture: float, *, model: str = "m") -> Job:
+    return Job(model, Frame(stream, seq, ts_capture=time.time(), t_capture=t_capture, image=PIXEL))
 
 
-class SleepRunner:
-    """Sleeps a known time (releasing the GIL, like an interpreter's invoke) and reports what it ran."""
+class SleepRunner(Runner):
+    """Sleeps a known time in `invoke` (releasing the GIL, like an interpreter) and reports what it ran."""
 
     def __init__(self, handle: SleepModel) -> None:
         self.handle = handle
         self.thread = threading.current_thread().name
 
-    def run(self, frame: Frame) -> tuple[str, dict[str, Any]]:
+    def preprocess(self, frame: Frame) -> Frame:
         if frame.seq in self.handle.fail_on:
             raise RuntimeError(f"cannot run frame {frame.seq}")
         with self.handle.lock:
             self.handle.runs.append((frame.stream, frame.seq))
         self.handle.started.set()
+        return frame
+
+    def invoke(self) -> None:
         if self.handle.gate is not None:
             self.handle.gate.wait(10)
         time.sleep(self.handle.seconds)
-        return "test", {"seq": frame.seq, "version": self.handle.ref.version, "thread": self.thread}
+
+    def decode(self, state: Frame) -> tuple[str, dict[str, Any]]:
+        return "test", {"seq": state.seq, "version": self.handle.ref.version, "thread": self.thread}
 
 
 class SleepModel:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from edge_runtime.jobs import Outcome
@@ -18,16 +17,10 @@ def run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(test())
 
 
-@asynccontextmanager
-async def serving(service: AcceleratorService) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(service.run(), name="accelerator")
-    await asyncio.sleep(0)
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+async def serve_until_cancelled(service: AcceleratorService) -> None:
+    """The service entered in a task of its own, as a runtime holds it; cancelling the task stops it."""
+    async with service:
+        await asyncio.Event().wait()
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

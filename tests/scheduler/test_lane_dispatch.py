@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig, load_model
-from edge_runtime.jobs import Completed, Job
+from edge_runtime.jobs import Completed, Job, Runner
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig
 from tests.scheduler.jobs import SleepModel
-from tests.scheduler.service_support import accounted, gated, run, serving, submit, until
+from tests.scheduler.service_support import accounted, gated, run, submit, until
 
 pytestmark = pytest.mark.timeout(30)
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def test_a_lane_runs_the_queue_while_the_loop_is_blocked() -> None:
         service = AcceleratorService(AcceleratorConfig(), {"m": model})
         for stream in ("a", "b", "c"):
             service.register_stream(stream, "normal")
-        async with serving(service):
+        async with service:
             futures = [submit(service, stream, 0) for stream in ("a", "b", "c")]
             await until(model.started.is_set)
             gate.set()
@@ -60,7 +60,7 @@ def test_the_books_add_up_at_every_snapshot_while_lanes_run() -> None:
         streams = [("cam", "high"), ("yard", "normal"), ("shed", "low")]
         for stream, priority in streams:
             service.register_stream(stream, priority, deadline_ms=20)  # type: ignore[arg-type]
-        async with serving(service):
+        async with service:
             futures = []
             for seq in range(300):
                 futures += [submit(service, stream, seq) for stream, _ in streams]
@@ -76,18 +76,18 @@ def test_the_books_add_up_at_every_snapshot_while_lanes_run() -> None:
     run(main)
 
 
-class _StagedRunner:
+class _StagedRunner(Runner):
     """Records the order its steps are called in; `run` must not be used for it."""
 
     def __init__(self, calls: list[str]) -> None:
         self.calls = calls
 
     def run(self, frame: Frame) -> tuple[str, dict[str, Any]]:
-        raise AssertionError("a staged runner is driven step by step")
+        raise AssertionError("the lane drives a runner step by step")
 
-    def preprocess(self, image: Any) -> int:
+    def preprocess(self, frame: Frame) -> int:
         self.calls.append("preprocess")
-        return int(image.shape[0])
+        return int(frame.image.shape[0])
 
     def invoke(self) -> None:
         self.calls.append("invoke")
@@ -111,7 +111,7 @@ def test_a_staged_runner_is_driven_preprocess_invoke_decode() -> None:
         model = _StagedModel()
         service = AcceleratorService(AcceleratorConfig(), {"m": model})
         service.register_stream("cam", "normal")
-        async with serving(service):
+        async with service:
             outcomes = [await submit(service, "cam", seq) for seq in range(2)]
         assert [o.payload for o in outcomes if isinstance(o, Completed)] == [{"rows": 1}] * 2
         assert model.calls == ["preprocess", "invoke", "decode"] * 2
@@ -135,8 +135,8 @@ def test_a_real_model_gives_through_the_service_what_its_runner_gives_alone() ->
     async def main() -> list[Any]:
         service = AcceleratorService(accel, {"digits": load_model("digits", config, accel, ROOT)})
         service.register_stream("cam", "normal")
-        async with serving(service):
-            jobs = [Job("cam", f.seq, "normal", f.t_capture, float("inf"), "digits", f) for f in frames]
+        async with service:
+            jobs = [Job("digits", f) for f in frames]
             return [await service.submit(job) for job in jobs]
 
     outcomes = asyncio.run(main())

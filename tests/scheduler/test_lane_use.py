@@ -8,7 +8,7 @@ from edge_runtime.config import AcceleratorConfig
 from edge_runtime.jobs import Completed
 from edge_runtime.scheduler import AcceleratorService
 from tests.scheduler.jobs import SleepModel
-from tests.scheduler.service_support import accounted, gated, run, serving, submit, until
+from tests.scheduler.service_support import accounted, gated, run, submit, until
 
 
 def test_a_paused_lane_takes_no_new_job_until_all_lanes_are_used_again() -> None:
@@ -17,7 +17,7 @@ def test_a_paused_lane_takes_no_new_job_until_all_lanes_are_used_again() -> None
         service = AcceleratorService(AcceleratorConfig(lanes=2), {"m": model})
         for stream in ("a", "b"):
             service.register_stream(stream, "normal")
-        async with serving(service):
+        async with service:
             service.use_lanes(1)
             gate = gated(model)
             futures = [submit(service, "a", 1), submit(service, "b", 1)]

@@ -11,10 +11,9 @@ import time
 
 import pytest
 
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig
 from tests.scheduler.jobs import SleepModel, make_job
-from tests.scheduler.service_support import serving
 
 FRAMES = 300
 SERVICE_S = 0.002
@@ -34,7 +33,7 @@ async def service_seconds(model: SleepModel) -> tuple[float, float]:
     service = AcceleratorService(AcceleratorConfig(), {"m": model})
     service.register_stream("a", "normal", 1000)
     service.register_stream("b", "high", 1000)
-    async with serving(service):
+    async with service:
         for seq in range(10):  # warm up: the lane makes its runner
             await service.submit(make_job("a", seq, time.monotonic()))
         start = time.perf_counter()

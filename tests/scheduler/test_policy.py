@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-from edge_runtime.config import AcceleratorConfig, Priority
 from edge_runtime.scheduler import LOWEST_RANK, PriorityPolicy, StreamRule, lane_limits
+from edge_runtime.sections import AcceleratorConfig, Priority
 from tests.scheduler.jobs import make_job
 
 
@@ -96,4 +94,4 @@ def test_lane_limits_put_reserved_lanes_first() -> None:
 
 def test_an_unregistered_stream_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="stream 'ghost' is not registered"):
-        PriorityPolicy[str]().push(make_job("ghost", 0, 0.0, deadline=math.inf), "x", 0.0)
+        PriorityPolicy[str]().push(make_job("ghost", 0, 0.0), "x", 0.0)

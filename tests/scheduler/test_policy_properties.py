@@ -12,17 +12,17 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_runtime.config import PRIORITIES, Priority
 from edge_runtime.drops import QUEUE_FULL, STALE, SUPERSEDED
 from edge_runtime.jobs import Job
 from edge_runtime.scheduler import LOWEST_RANK, FifoPolicy, PriorityPolicy, StreamRule, Ticket
+from edge_runtime.sections import PRIORITIES, Priority
 from tests.scheduler.jobs import make_job
 
 priorities = st.sampled_from(PRIORITIES)
 deadlines_ms = st.one_of(st.none(), st.floats(1, 1000))
 stream_rules = st.lists(st.tuples(priorities, deadlines_ms), min_size=1, max_size=5)
 bounds = st.fixed_dictionaries({p: st.integers(1, 3) for p in PRIORITIES})
-push = st.tuples(st.just("push"), st.integers(0, 4), st.integers(0, 1), st.floats(0, 0.05), st.floats(0, 1.0))
+push = st.tuples(st.just("push"), st.integers(0, 4), st.integers(0, 1), st.floats(0, 0.05))
 pop = st.tuples(st.just("pop"), st.integers(0, LOWEST_RANK))
 tick = st.tuples(st.just("tick"), st.floats(0, 0.1))
 operations = st.lists(st.tuples(st.lists(push, max_size=5), st.one_of(pop, tick)), min_size=3, max_size=30).map(
@@ -111,13 +111,13 @@ def test_priority_policy_order_supersede_stale_and_accounting(
             ticket, drops = policy.pop(now, limit)
             check_pop(ref, now, limit, ticket, drops)
         else:
-            _, s, m, age, own_deadline = op
+            _, s, m, age = op
             index = int(s) % len(rules)
             priority, deadline_ms = rules[index]
             t_capture = now - float(age)
-            job = make_job(f"s{index}", pushed, t_capture, deadline=t_capture + float(own_deadline), model=f"m{m}")
+            job = make_job(f"s{index}", pushed, t_capture, model=f"m{m}")
             limit_s = deadline_ms / 1e3 if deadline_ms is not None else math.inf
-            entry = Entry(job, PRIORITIES.index(priority), min(job.deadline, t_capture + limit_s))
+            entry = Entry(job, PRIORITIES.index(priority), t_capture + limit_s)
             pushed += 1
             check_push(ref, pushed, entry, policy.push(job, pushed, now))
         assert len(policy) == len(ref.live)

@@ -7,16 +7,15 @@ holds a lane busy for as long as a test needs.
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import Any
 
 import pytest
 
-from edge_runtime.config import AcceleratorConfig, Priority
 from edge_runtime.jobs import Completed
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig, Priority
 from tests.scheduler.jobs import SleepModel, make_job
-from tests.scheduler.service_support import accounted, gated, run, serving, submit, until
+from tests.scheduler.service_support import accounted, gated, run, submit, until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -26,7 +25,7 @@ def test_jobs_complete_with_the_model_ref_and_timings() -> None:
         model = SleepModel(seconds=0.002)
         service = AcceleratorService(AcceleratorConfig(), {"m": model})
         stats = service.register_stream("cam", "normal", 1000)
-        async with serving(service):
+        async with service:
             outcomes = [await submit(service, "cam", seq) for seq in range(5)]
         for seq, outcome in enumerate(outcomes):
             assert isinstance(outcome, Completed)
@@ -57,7 +56,7 @@ def test_dispatch_order_when_a_lane_frees(policy: str) -> None:
         ]
         for name, priority in streams:
             service.register_stream(name, priority)
-        async with serving(service):
+        async with service:
             first = submit(service, "first", 0)
             await until(model.started.is_set)
             rest = [submit(service, name, 0) for name in ("low", "high", "crit")]
@@ -77,7 +76,7 @@ def test_a_high_stream_waits_for_at_most_the_job_in_hand_while_a_low_stream_floo
         high_stats = service.register_stream("high", "high", None)
         runs_at_submit: dict[int, int] = {}
         futures = []
-        async with serving(service):
+        async with service:
             for i in range(120):
                 futures += [submit(service, "low", 3 * i + k) for k in range(3)]
                 if i % 8 == 0:
@@ -109,7 +108,7 @@ def test_a_reserved_lane_only_takes_its_class() -> None:
         service.register_stream("a", "normal")
         service.register_stream("b", "normal")
         service.register_stream("alarm", "critical")
-        async with serving(service):
+        async with service:
             a, b = submit(service, "a", 0, "slow"), submit(service, "b", 0, "slow")
             await until(slow.started.is_set)
             snapshot = service.snapshot()
@@ -135,7 +134,7 @@ def test_a_critical_job_takes_the_reserved_lane_before_a_general_one() -> None:
         service = AcceleratorService(AcceleratorConfig(lanes=2, reserve={"critical": 1}), {"slow": slow, "fast": fast})
         service.register_stream("alarm", "critical")
         service.register_stream("cam", "normal")
-        async with serving(service):
+        async with service:
             held = submit(service, "alarm", 0, "slow")
             await until(slow.started.is_set)
             await submit(service, "cam", 0, "fast")  # the general lane finishes first and is free first
@@ -157,7 +156,7 @@ def test_unregistered_streams_and_bad_rules_are_refused() -> None:
     async def main() -> None:
         service = AcceleratorService(AcceleratorConfig())
         with pytest.raises(ValueError, match="stream 'x' is not registered"):
-            service.submit(make_job("x", 0, 0.0, deadline=math.inf))
+            service.submit(make_job("x", 0, 0.0))
         with pytest.raises(KeyError, match="no model 'm'"):
             service.model("m")
 

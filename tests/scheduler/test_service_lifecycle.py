@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.jobs import Completed, Dropped
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig
 from tests.scheduler.jobs import SleepModel
-from tests.scheduler.service_support import accounted, gated, run, serving, submit, until
+from tests.scheduler.service_support import accounted, gated, run, serve_until_cancelled, submit, until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -29,7 +29,7 @@ def test_swapping_a_model_mid_stream_drops_nothing() -> None:
         gate = gated(old)
         service = AcceleratorService(AcceleratorConfig(), {"m": old})
         service.register_stream("cam", "normal")
-        async with serving(service):
+        async with service:
             in_flight = submit(service, "cam", 1)
             await until(old.started.is_set)
             service.set_model("m", new)
@@ -61,7 +61,7 @@ def test_a_failing_runner_drops_its_job_as_error_and_the_service_goes_on(caplog:
         service = AcceleratorService(AcceleratorConfig(), {"m": SleepModel(fail_on=frozenset({2}))})
         service.register_stream("cam", "normal")
         with caplog.at_level(logging.ERROR, logger="edge_runtime.scheduler"):
-            async with serving(service):
+            async with service:
                 outcomes = [await submit(service, "cam", seq) for seq in (1, 2, 3)]
                 missing = await submit(service, "cam", 4, model="nope")
         assert isinstance(outcomes[0], Completed)
@@ -86,7 +86,7 @@ def test_a_model_that_cannot_instantiate_is_an_error_per_job() -> None:
     async def main() -> None:
         service = AcceleratorService(AcceleratorConfig(), {"m": Broken()})
         service.register_stream("cam", "normal")
-        async with serving(service):
+        async with service:
             outcome = await submit(service, "cam", 1)
         assert outcome == Dropped("error", "runner failed: OSError: delegate not found")
 
@@ -102,7 +102,7 @@ def test_runner_failures_are_logged_once_per_interval(caplog: pytest.LogCaptureF
         )
         service.register_stream("cam", "normal")
         with caplog.at_level(logging.ERROR, logger="edge_runtime.scheduler"):
-            async with serving(service):
+            async with service:
                 for seq in range(3):
                     await submit(service, "cam", seq)
                 now[0] += 11
@@ -122,7 +122,7 @@ def test_a_frame_past_its_deadline_at_dispatch_never_runs() -> None:
         service = AcceleratorService(AcceleratorConfig(), {"m": model})
         service.register_stream("slow", "normal")
         service.register_stream("cam", "high", deadline_ms=50)
-        async with serving(service):
+        async with service:
             blocker = submit(service, "slow", 0)
             await until(model.started.is_set)
             late = submit(service, "cam", 1)
@@ -145,7 +145,7 @@ def test_stop_drops_the_queue_lets_the_lane_finish_and_reraises() -> None:
         for stream in ("a", "b", "c"):
             service.register_stream(stream, "normal")
         before = set(threading.enumerate())
-        task = asyncio.create_task(service.run(), name="accelerator")
+        task = asyncio.create_task(serve_until_cancelled(service), name="accelerator")
         running = submit(service, "a", 0)
         await until(model.started.is_set)
         queued = [submit(service, "b", 0), submit(service, "c", 0)]
@@ -173,7 +173,7 @@ def test_stop_gives_up_on_a_stuck_lane_after_the_timeout() -> None:
         service = AcceleratorService(AcceleratorConfig(), {"m": model}, stop_timeout_s=0.1)
         service.register_stream("a", "normal")
         try:
-            async with serving(service):
+            async with service:
                 stuck = submit(service, "a", 0)
                 await until(model.started.is_set)
             assert stuck.result() == Dropped("shutdown", "still running at stop")
@@ -189,7 +189,7 @@ def test_a_cancelled_future_does_not_disturb_the_service() -> None:
         service = AcceleratorService(AcceleratorConfig(), {"m": SleepModel(seconds=0.01)})
         service.register_stream("a", "normal")
         service.register_stream("b", "normal")
-        async with serving(service):
+        async with service:
             submit(service, "a", 0).cancel()
             outcome = await submit(service, "b", 0)
         assert isinstance(outcome, Completed)

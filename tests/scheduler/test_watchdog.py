@@ -12,7 +12,7 @@ from edge_runtime.frames import Frame
 from edge_runtime.jobs import Completed, Dropped, Runner
 from edge_runtime.results import ModelRef
 from edge_runtime.scheduler import AcceleratorService
-from tests.scheduler.service_support import accounted, run, serving, submit, until
+from tests.scheduler.service_support import accounted, run, submit, until
 
 FLOOR_MS = 300.0
 
@@ -35,15 +35,22 @@ class HangingModel:
         return _HangingRunner(self)
 
 
-class _HangingRunner:
+class _HangingRunner(Runner):
     def __init__(self, model: HangingModel) -> None:
         self.model = model
+        self.seq = -1
 
-    def run(self, frame: Frame) -> tuple[str, dict[str, Any]]:
-        if frame.seq in self.model.hang_on:
+    def preprocess(self, frame: Frame) -> int:
+        self.seq = frame.seq
+        return frame.seq
+
+    def invoke(self) -> None:
+        if self.seq in self.model.hang_on:
             self.model.hanging.set()
             self.model.release.wait(10)
-        return "test", {"seq": frame.seq, "thread": threading.current_thread().name}
+
+    def decode(self, state: int) -> tuple[str, dict[str, Any]]:
+        return "test", {"seq": state, "thread": threading.current_thread().name}
 
 
 def _dropped(outcome: Completed | Dropped, reason: str) -> Dropped:
@@ -64,7 +71,7 @@ def test_a_stuck_job_ends_stuck_and_a_fresh_lane_serves_the_next_frames_within_a
         model = HangingModel({2})
         service = _service(model)
         try:
-            async with serving(service):
+            async with service:
                 assert isinstance(await submit(service, "cam", 1), Completed)
                 stuck = submit(service, "cam", 2)
                 outcome = _dropped(await asyncio.wait_for(stuck, 5), "stuck")
@@ -95,7 +102,7 @@ def test_repeated_stalls_mark_the_model_unhealthy_and_stop_never_hangs() -> None
         model = HangingModel({1, 2, 3})
         service = _service(model, unhealthy_after=2)
         try:
-            async with serving(service) as task:
+            async with service:
                 for seq in (1, 2):
                     outcome = _dropped(await asyncio.wait_for(submit(service, "cam", seq), 5), "stuck")
                 assert "unhealthy" in outcome.detail
@@ -106,8 +113,7 @@ def test_repeated_stalls_mark_the_model_unhealthy_and_stop_never_hangs() -> None
                 model.hanging.clear()
                 stuck_at_stop = submit(service, "cam", 3)  # the backoff is over: the model is tried again
                 await until(model.hanging.is_set, timeout=5)
-                started = time.monotonic()
-                task.cancel()
+                started = time.monotonic()  # leaving the block stops the service
             assert time.monotonic() - started < 2.0
             _dropped(await stuck_at_stop, "shutdown")
             accounted(service)
@@ -121,7 +127,7 @@ def test_a_lane_slow_to_make_its_runner_is_not_stuck() -> None:
     async def scenario() -> None:
         model = HangingModel(set(), make_s=2 * FLOOR_MS / 1e3)  # past the limit, within the runner's grace
         service = _service(model)
-        async with serving(service):
+        async with service:
             outcome = await asyncio.wait_for(submit(service, "cam", 1), 5)
             assert isinstance(outcome, Completed), outcome
             assert service.snapshot()["watchdog"]["lanes_replaced"] == 0

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from cloud_sync.envelope import Envelope
 from edge_runtime.sinks.jsonl import WRITE_ERROR, JsonlSink
 from tests.support.tmpfs import tmpfs
 
 
-def envelope(seq: int) -> dict[str, object]:
-    return {"device": "d", "stream": "s", "seq": seq, "kind": "reading", "payload": {"pad": "x" * 900}}
+def envelope(seq: int) -> Envelope:
+    return {"device": "d", "stream": "s", "seq": seq, "boot_id": "b", "ts_capture": 1.0, "ts_result": 1.0,
+            "kind": "reading", "payload": {"pad": "x" * 900}}  # fmt: skip
 
 
 def settled(sink: JsonlSink, sent: int, timeout: float = 10.0) -> None:

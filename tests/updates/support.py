@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,12 +26,12 @@ from cloud_sync.models import (
     sign_manifest,
 )
 from cloud_sync.models.keys import generate_keys
-from edge_runtime.config import AcceleratorConfig
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig
 from edge_runtime.jobs import Completed, Dropped, Job
 from edge_runtime.plan import RuntimePlan
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import AcceleratorConfig
 from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,8 +120,7 @@ class Device:
         pending: list[asyncio.Future[Any]] = []
         seq = 0
         while True:
-            job_frame = frame(seq)
-            future = self.submit(Job("cam", seq, "normal", job_frame.t_capture, math.inf, "digits", job_frame))
+            future = self.submit(Job("digits", frame(seq)))
             future.add_done_callback(lambda f: self.outcomes.append((time.monotonic(), f.result())))
             pending.append(future)
             seq += 1
@@ -130,18 +128,18 @@ class Device:
 
     @contextlib.asynccontextmanager
     async def running(self, stream: bool = True) -> AsyncIterator[Device]:
-        tasks = [asyncio.create_task(self.service.run(), name="accelerator")]
-        tasks.append(asyncio.create_task(self.updater.run(), name="updater"))
-        if stream:
-            tasks.append(asyncio.create_task(self._stream(), name="stream"))
-        try:
-            await asyncio.sleep(0.2)
-            yield self
-        finally:
-            for task in reversed(tasks):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        async with self.service:
+            tasks = [asyncio.create_task(self.updater.run(), name="updater")]
+            if stream:
+                tasks.append(asyncio.create_task(self._stream(), name="stream"))
+            try:
+                await asyncio.sleep(0.2)
+                yield self
+            finally:
+                for task in reversed(tasks):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
 
 async def wait_for(predicate: Any, timeout: float, what: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cloud_sync.models import MemoryHub, ModelStore, ModelUpdatesConfig, StoredModel
-from edge_runtime.config import AcceleratorConfig
+from edge_runtime.sections import AcceleratorConfig
 from edge_runtime.updates import load_models
 from tests.updates.support import DEVICE, DIGITS, MODELS, Cloud, Device, digits_config
 

@@ -8,11 +8,11 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from edge_runtime.config._base import StrictModel
 from edge_runtime.inference._interpreter import FloatArray, TensorInfo
 from edge_runtime.inference.decoders._anchors_gen import AnchorSpec, generate_anchors
 from edge_runtime.inference.decoders._base import Detections, ModelIO, sigmoid
 from edge_runtime.inference.decoders._nms import nms, weighted_nms
+from edge_runtime.sections import StrictModel
 
 _BOX_HINTS = ("regress", "box", "loc")
 _SCORE_HINTS = ("classif", "score", "conf")

@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from edge_runtime.config._base import StrictModel
 from edge_runtime.inference.decoders._base import ModelIO
 from edge_runtime.inference.decoders.anchors import AnchorsDecoder, AnchorsDecoderConfig
+from edge_runtime.sections import StrictModel
 
 
 class BlazeFaceDecoderConfig(StrictModel):

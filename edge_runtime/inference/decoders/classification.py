@@ -8,9 +8,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from edge_runtime.config._base import StrictModel
 from edge_runtime.inference._interpreter import FloatArray
 from edge_runtime.inference.decoders._base import Classes, ModelIO, flat_shape
+from edge_runtime.sections import StrictModel
 
 
 class ClassificationDecoderConfig(StrictModel):

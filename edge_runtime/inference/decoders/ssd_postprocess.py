@@ -9,9 +9,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from edge_runtime.config._base import StrictModel
 from edge_runtime.inference._interpreter import FloatArray, TensorInfo
 from edge_runtime.inference.decoders._base import Detections, ModelIO, flat_shape
+from edge_runtime.sections import StrictModel
 
 _SUFFIX = re.compile(r"TFLite_Detection_PostProcess(?::(\d))?$")
 _ORDER = ("boxes", "classes", "scores", "count")  # the op's own output order

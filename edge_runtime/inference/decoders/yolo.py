@@ -8,10 +8,10 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from edge_runtime.config._base import StrictModel
 from edge_runtime.inference._interpreter import FloatArray
 from edge_runtime.inference.decoders._base import Detections, ModelIO, flat_shape, xywh_to_xyxy
 from edge_runtime.inference.decoders._nms import nms
+from edge_runtime.sections import StrictModel
 
 
 class YoloDecoderConfig(StrictModel):

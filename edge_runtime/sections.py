@@ -1,16 +1,27 @@
-"""The `accelerator:` section: how inference runs on this device."""
+"""What every config section stands on: the strict base model, the scheduling classes, the accelerator section.
+
+This sits below `edge_runtime.config` (the top, which imports every section: sources, stages, models, sinks) and
+below the sections themselves, so imports run one way: sections -> this module, config -> sections.
+The classes (`Priority`, `PRIORITIES`, most urgent first) are cloud_sync's one table, shared with the outbox.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edge_runtime.config._base import StrictModel
+from cloud_sync.envelope import PRIORITIES, Priority
 
-Priority = Literal["critical", "high", "normal", "low"]
-PRIORITIES: tuple[Priority, ...] = ("critical", "high", "normal", "low")
+__all__ = ["PRIORITIES", "AcceleratorConfig", "Priority", "StrictModel", "WatchdogConfig"]
+
 _DEFAULT_BOUNDS: dict[Priority, int] = {"critical": 8, "high": 16, "normal": 32, "low": 64}
+
+
+class StrictModel(BaseModel):
+    """A config section: immutable after load, and a misspelt key is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class WatchdogConfig(StrictModel):
