@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import uuid
@@ -126,16 +125,16 @@ def _serve_http(
     *,
     history: UpdateHistory | None,
 ) -> None:
-    """The console, metrics and health server: one more background part, reading the runtime's accounting."""
+    """The console, metrics and health server: one more service of the runtime, reading its accounting."""
     from edge_runtime.http._view import RuntimeView
-    from edge_runtime.http.serve import serve
+    from edge_runtime.http.serve import HttpService
 
     view = RuntimeView(config, runtime.streams, service, cloud if isinstance(cloud, CloudSink) else None)
     view.model_updates = history
     if reloader is not None:
         view.reload = reloader.reload
     runtime.on_started.append(view.mark_ready)
-    runtime.background["http"] = functools.partial(serve, config.http, view)
+    runtime.services.append(HttpService(config.http, view))  # entered last: left first, after the streams drain
 
 
 def _stream(
