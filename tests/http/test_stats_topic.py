@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.http.support import HTTP, Served, serve, wait_until
+from tests.http.test_console import chromium
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt_client import Probe, probe
 from tests.thermal.test_thermal import sysfs
@@ -137,6 +138,11 @@ async def scenario(broker: Mosquitto, config: Path) -> None:
             outbox = status["cloud"]["outbox"]
             assert outbox["entries"] > 0
             assert 1.5 <= outbox["oldest_age_s"] <= time.monotonic() - stopped + 5.0  # no older than the outage
+            dom = await asyncio.to_thread(chromium, "--dump-dom", runtime.url)
+            shown = re.search(r"outbox: (\d+) entries, \d+ bytes, oldest (\d+\.\d) s", dom)
+            assert shown, "the console shows no outbox age"
+            assert int(shown.group(1)) > 0
+            assert float(shown.group(2)) >= 1.5
         finally:
             await asyncio.to_thread(stack.close)
 

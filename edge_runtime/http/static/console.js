@@ -86,7 +86,8 @@ function updatePanels(st) {
   else {
     const up = st.cloud.link.connected;
     cloud.append(el("div", { class: up ? "up" : "down" }, `${st.cloud.link.link || "link"} ${up ? "up" : "down"}`),
-      el("div", {}, `outbox: ${st.cloud.outbox.entries ?? "-"} entries, ${st.cloud.outbox.bytes ?? "-"} bytes`),
+      el("div", {}, `outbox: ${st.cloud.outbox.entries ?? "-"} entries, ${st.cloud.outbox.bytes ?? "-"} bytes, ` +
+        `oldest ${st.cloud.outbox.oldest_age_s == null ? "-" : st.cloud.outbox.oldest_age_s.toFixed(1) + " s"}`),
       el("div", {}, `committed ${st.cloud.committed}, delivered ${st.cloud.delivered}`));
   }
   const events = document.getElementById("events"); events.replaceChildren();
