@@ -28,6 +28,7 @@ from edge_runtime.plan import RuntimePlan
 from edge_runtime.reload import Reloader
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import Priority
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
 from edge_runtime.sinks.cloud import CloudSink
 from edge_runtime.sources import build_source
@@ -68,9 +69,10 @@ def build_runtime(
         )  # fmt: skip
         background.update(parts)
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
+    classes: dict[str, Priority] = {}  # each stream's class, for the thermal gate (a hot reload adds to it)
     if config.thermal is not None:
         thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
-        submit = thermal.gate(submit, {name: s.priority for name, s in config.streams.items()})
+        submit = thermal.gate(submit, classes)
         background["thermal"] = thermal.run
         service.reports["thermal"] = thermal.snapshot
     mode = _display_mode(display or config.status.display)
@@ -83,6 +85,7 @@ def build_runtime(
     def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
         parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
         stats_of[name] = parts.runner.stats
+        classes[name] = stream.priority
         return parts
 
     streams = [make_stream(name, stream) for name, stream in config.streams.items()]
