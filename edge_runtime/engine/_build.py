@@ -71,7 +71,9 @@ def build_runtime(
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
     classes: dict[str, Priority] = {}  # each stream's class, for the thermal gate (a hot reload adds to it)
     if config.thermal is not None:
-        thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
+        thermal = ThermalController(
+            config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes, use_threads=service.use_threads
+        )
         submit = thermal.gate(submit, classes)
         background["thermal"] = thermal.run
         service.reports["thermal"] = thermal.snapshot

@@ -202,3 +202,7 @@ def _thermal(thermal: dict[str, Any]) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "edge_thermal_lane_limit", "Lanes the thermal state leaves in use.", value=thermal["lanes"]
         )
+    if thermal.get("threads") is not None:
+        yield GaugeMetricFamily(
+            "edge_thermal_thread_limit", "Interpreter threads the thermal state allows.", value=thermal["threads"]
+        )

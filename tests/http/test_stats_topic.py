@@ -40,7 +40,7 @@ cloud:
   mqtt: {{host: 127.0.0.1, port: {port}, backoff_max: 1}}
   outbox: {{path: {tmp_path / "outbox.db"}}}
   stats_interval_s: 0.5
-thermal: {{sysfs_root: {tmp_path / "sys"}, interval_s: 0.2}}
+thermal: {{sysfs_root: {tmp_path / "sys"}, interval_s: 0.2, warm: {{threads: 1}}}}
 {HTTP}"""
 
 
@@ -158,3 +158,5 @@ def assert_thermal(thermal: dict[str, Any], samples: dict[str, float]) -> None:
     assert samples['edge_thermal_temperature_celsius{zone="cpu-thermal"}'] == 45.0
     assert samples['edge_thermal_throttled{flag="under_voltage"}'] == 1
     assert samples['edge_thermal_changes_total{change="normal->warm"}'] == 1
+    assert thermal["threads"] == 1
+    assert samples["edge_thermal_thread_limit"] == 1
