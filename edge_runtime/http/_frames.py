@@ -10,11 +10,12 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from edge_runtime.imaging import annotate, pixel_box
 from edge_runtime.stages import TrackedBox, TrackerStage
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from edge_runtime.frames import Frame, Image
     from edge_runtime.results import Result
 
-BOX_COLOUR = (60, 220, 60)  # BGR
 TRACK_COLOUR = (255, 0, 255)  # BGR magenta (rare in a scene): each tracked box and its id `#7` under it
 MAX_SIDE = 640  # frames are scaled down to this before encoding (a console tile, not an archive)
 
@@ -63,7 +63,7 @@ class FrameEncoder:
             return jpeg
 
     def _encode(self, frame: Frame, result: Result, tracked: list[TrackedBox]) -> bytes:
-        image = annotate(_fit(frame.image), result.payload.get("detections", []), tracked)
+        image = draw_tracks(annotate(_fit(frame.image), result.payload.get("detections", [])), tracked)
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
@@ -91,22 +91,11 @@ def tracked_on(runner: StreamRunner, seq: int) -> list[TrackedBox]:
     return found
 
 
-def annotate(image: Image, detections: list[dict[str, Any]], tracked: list[TrackedBox] | None = None) -> Image:
-    """Boxes (normalized [x0, y0, x1, y1]) with label, score and track id drawn in place; then the tracker's
-    ids (`#7`) under the boxes of the tracks seen on this frame."""
+def draw_tracks(image: Image, tracked: list[TrackedBox]) -> Image:
+    """The tracker's boxes and ids (`#7`, under each box) drawn in place, over the detections."""
     h, w = image.shape[:2]
-    for det in detections:
-        box = det.get("box")
-        if not isinstance(box, list) or len(box) != 4:
-            continue
-        x0, y0, x1, y1 = (round(float(v) * s) for v, s in zip(box, (w, h, w, h), strict=True))
-        cv2.rectangle(image, (x0, y0), (x1, y1), BOX_COLOUR, 2)
-        text = f"{det.get('label', '')} {float(det.get('score', 0)):.2f}"
-        if "track_id" in det:
-            text += f" #{det['track_id']}"
-        cv2.putText(image, text, (x0, max(12, y0 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, BOX_COLOUR, 1, cv2.LINE_AA)
-    for track in tracked or ():
-        x0, y0, x1, y1 = (round(v * s) for v, s in zip(track.box, (w, h, w, h), strict=True))
+    for track in tracked:
+        x0, y0, x1, y1 = pixel_box(track.box, w, h)
         cv2.rectangle(image, (x0 + 2, y0 + 2), (x1 - 2, y1 - 2), TRACK_COLOUR, 2)
         y = y1 + 16 if y1 + 16 <= h else max(14, y1 - 6)  # under the box, or inside it at the frame's bottom
         text = f"#{track.track_id}"
