@@ -154,8 +154,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--model-mb", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -163,13 +162,25 @@ def main() -> None:
     parser.add_argument("--skip-rollout", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
-    print(f"open-file limit {raise_fd_limit()}", flush=True)
+
+
+def bench(args: argparse.Namespace) -> int:
+    """Run the benchmark `args` asks for and print its figures (`edge-cloud fleet bench` and `main`)."""
+    print(f"open-file limit {raise_fd_limit()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+          flush=True)
     with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
         figures = asyncio.run(run(args, Path(tmp)))
+    figures["load_average_after"] = os.getloadavg()
     print(json.dumps(figures, indent=1))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    bench(parser.parse_args())
 
 
 if __name__ == "__main__":
