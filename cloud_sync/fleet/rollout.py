@@ -58,7 +58,9 @@ class RolloutRunner:
         self.progress = progress
         self._db = ThreadPoolExecutor(1, thread_name_prefix="rollout-db")
         self._writes: list[Future[None]] = []
-        self.chunks_sent = 0  # over every device and wave (a device pulls each chunk it lacks once, unless lost)
+        self.chunks_sent = 0  # over every push (a wave's chunks once on its channel, plus what devices pulled)
+        self.chunks_reasked = 0  # copies beyond the first of a push's chunks (served to devices that missed them)
+        self.pushes = 0
 
     async def run(self) -> Outcome:
         try:
@@ -158,6 +160,8 @@ class RolloutRunner:
         pusher = ModelPusher(self.link, on_status=on_status)
         await pusher.push(sign_manifest(manifest, self.key), manifest, data, timeout=self.spec.wave_timeout)
         self.chunks_sent += sum(pusher.sent_chunks.values())
+        self.chunks_reasked += sum(max(n - 1, 0) for n in pusher.sent_chunks.values())
+        self.pushes += 1
         await asyncio.gather(*(asyncio.wrap_future(f) for f in self._writes))
         self._writes.clear()
 
