@@ -26,6 +26,7 @@ from cloud_sync.models.wire import NEED, QUERY, STATUS, Chunk, WireError, need_m
 log = logging.getLogger("cloud_sync.models")
 Inventory = Callable[[], dict[str, dict[str, Any]]]  # model name -> {"version": int, "sha256": str, ...} in service
 _REMEMBER = 64  # finished pushes whose outcome is re-sent when their manifest comes again
+LISTEN_FACTOR = 4  # a broadcast push: pull what is missing after LISTEN_FACTOR x need_timeout without a chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +118,12 @@ class ModelReceiver:
 
     def tick(self) -> list[Action]:
         now, actions = self.clock(), list[Action]()
+        listen = LISTEN_FACTOR * self.config.need_timeout
         for transfer in list(self.transfers.values()):
             if now - transfer.last_progress > self.config.transfer_timeout:
                 have, total = len(transfer.have), transfer.manifest.chunks
                 actions.append(self._drop(transfer, f"transfer timed out: {have} of {total} chunks"))
-            elif transfer.push_id in self.listening and now - transfer.last_heard > 2 * self.config.need_timeout:
+            elif transfer.push_id in self.listening and now - transfer.last_heard > listen:
                 self.listening.discard(transfer.push_id)  # the broadcast is over: pull what it did not bring
                 actions += self._need(transfer)
             elif transfer.asked and now - transfer.last_heard > transfer.backoff(self.config.need_timeout):
