@@ -44,6 +44,10 @@ class StreamStats:
         self.stream = stream
         self.offered = 0  # frames or readings the source offered to the stream (after its fps cap)
         self.completed = 0  # results delivered to the sinks
+        self.gated = 0  # frames a gate (motion, sensor) kept from the accelerator
+        self.gate_cost = LatencyWindow()  # the gates' own time per frame
+        # Cascade crops, by cascade stage: each crop ends completed or dropped with a reason (crop_stale...).
+        self.crops: dict[str, CropStats] = {}
         self.drops = DropCounter()
         self.latency = LatencyWindow()  # capture to result
         self.queue_wait = LatencyWindow()  # waiting for an accelerator lane
@@ -51,6 +55,7 @@ class StreamStats:
         # Results the stream produced that a stage or sink then left out (filtered, late, a failing sink...),
         # by stage or sink name: shown beside the stream's own drops, not part of `offered`'s accounting.
         self.downstream: dict[str, DropCounter] = {}
+        self.status = "running"  # "disabled" while a control keeps detection off (edge_runtime.control)
         self.latency_observers: list[Callable[[float], None]] = []  # e.g. a Prometheus histogram's observe
         self.rate = RateWindow()
         self._lock = threading.Lock()
@@ -58,6 +63,10 @@ class StreamStats:
     def offer(self) -> None:
         with self._lock:
             self.offered += 1
+
+    def gate(self) -> None:
+        with self._lock:
+            self.gated += 1
 
     def complete(self, latency_s: float) -> None:
         with self._lock:
@@ -69,13 +78,17 @@ class StreamStats:
     def snapshot(self) -> dict[str, object]:
         return {
             "stream": self.stream,
+            "status": self.status,
             "offered": self.offered,
             "completed": self.completed,
+            "gated": self.gated,
             "drops": self.drops.snapshot(),
             "downstream": {name: c.snapshot() for name, c in self.downstream.items() if c.total},
             "latency": self.latency.quantiles(),
             "queue_wait": self.queue_wait.quantiles(),
             "service": self.service.quantiles(),
+            **({"gate_cost": self.gate_cost.quantiles()} if self.gate_cost.count else {}),
+            **({"crops": {name: c.snapshot() for name, c in self.crops.items()}} if self.crops else {}),
         }
 
 
@@ -95,3 +108,24 @@ class RateWindow:
         t_last, c_last = self._samples[-1]
         t_first, c_first = next(((t, c) for t, c in self._samples if t_last - t <= self.span_s), self._samples[-1])
         return (c_last - c_first) / (t_last - t_first) if t_last > t_first else 0.0
+
+
+class CropStats:
+    """One cascade's crops: offered (selected for a crop) = completed + drops by reason."""
+
+    def __init__(self) -> None:
+        self.offered = 0
+        self.completed = 0
+        self.drops = DropCounter()
+        self._lock = threading.Lock()
+
+    def offer(self, count: int) -> None:
+        with self._lock:
+            self.offered += count
+
+    def complete(self) -> None:
+        with self._lock:
+            self.completed += 1
+
+    def snapshot(self) -> dict[str, object]:
+        return {"offered": self.offered, "completed": self.completed, "drops": self.drops.snapshot()}

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import socket
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cloud_sync.config import CloudConfig
 from cloud_sync.models import ModelUpdatesConfig
+from edge_runtime.cascade._config import CascadeOnConfig, CropConfig
 from edge_runtime.config._thermal import ThermalConfig
+from edge_runtime.gates import GateConfig
+from edge_runtime.homeassistant._config import RESERVED_LABELS, HomeAssistantConfig
 from edge_runtime.http import HttpConfig
 from edge_runtime.inference import ModelConfig
 from edge_runtime.sections import AcceleratorConfig, Priority, StrictModel
@@ -43,9 +46,23 @@ class InferStageConfig(StrictModel):
     type: Literal["infer"]
     name: str = Field("infer", description="Unique name of this stage within the pipeline.")
     model: str = Field(description="A model name from the top-level `models:` section.")
+    on: CascadeOnConfig | None = Field(
+        None,
+        description="A cascade: run the model on the crops of these detections of the pipeline's detector "
+        "(its first `infer` stage); results nest under `detections[i].sub`.",
+    )
+    crop: CropConfig = Field(default_factory=CropConfig, description="How a cascade cuts each detection's crop.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cascade_named_after_model(cls, data: Any) -> Any:
+        """A cascade without a `name:` is named after its model (the detector keeps `infer`)."""
+        if isinstance(data, dict) and data.get("on") is not None and "name" not in data:
+            return {**data, "name": data.get("model", "infer")}
+        return data
 
 
-StageConfig = Annotated[InferStageConfig | PostStageConfig, Field(discriminator="type")]
+StageConfig = Annotated[InferStageConfig | GateConfig | PostStageConfig, Field(discriminator="type")]
 
 
 class PipelineFile(StrictModel):
@@ -71,6 +88,18 @@ class StreamConfig(StrictModel):
     max_wait_ms: float | None = Field(
         None, gt=0, description="A queued frame waiting longer than this is dispatched next, whatever its class."
     )
+    labels: list[str] = Field(
+        default_factory=list, description="Labels counted on state topics and in Home Assistant (e.g. [person])."
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _valid_labels(cls, value: list[str]) -> list[str]:
+        for label in value:
+            _check_name(label, "label")
+            if label in RESERVED_LABELS:
+                raise ValueError(f"label {label!r} is reserved for a state topic of its own")
+        return value
 
 
 class DeviceCloudConfig(CloudConfig):
@@ -103,6 +132,18 @@ class RuntimeConfig(StrictModel):
     status: StatusConfig = Field(default_factory=StatusConfig)
     thermal: ThermalConfig | None = Field(None, description="Read temperatures and throttle flags; shed low classes.")
     http: HttpConfig = Field(default_factory=HttpConfig)
+    homeassistant: HomeAssistantConfig | None = Field(
+        None, description="Home Assistant MQTT discovery, state and control topics (on the cloud.mqtt link)."
+    )
+
+    @model_validator(mode="after")
+    def _homeassistant_needs_mqtt(self) -> RuntimeConfig:
+        if self.homeassistant is not None and (self.cloud is None or self.cloud.mqtt is None):
+            raise ValueError("homeassistant: needs cloud.mqtt (discovery and control travel on the MQTT link)")
+        unknown = set(self.homeassistant.snapshots.streams if self.homeassistant else ()) - self.streams.keys()
+        if unknown:
+            raise ValueError(f"homeassistant.snapshots.streams: no stream named {', '.join(sorted(unknown))}")
+        return self
 
     @field_validator("streams")
     @classmethod

@@ -14,15 +14,20 @@ from cloud_sync import LinkError, Transport, Uplink, make_transport
 from cloud_sync.envelope import Envelope
 from cloud_sync.models import KeyFileError, ModelUpdatesConfig
 from cloud_sync.models.zmq import ZmqDeviceLink
+from edge_runtime.cascade import CascadeStep
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
+from edge_runtime.control import StreamControl
+from edge_runtime.engine._homeassistant import homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
-from edge_runtime.inference import ModelError
+from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
+from edge_runtime.homeassistant.bridge import HomeAssistantBridge
+from edge_runtime.inference import ModelError, TfliteModelHandle
 from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
 from edge_runtime.reload import Reloader
@@ -80,15 +85,30 @@ def build_runtime(
     def envelope(result: Result) -> Envelope:
         return result.envelope(config.device.id, boot_id)
 
+    snapshots = snapshot_frames(config)
+    if snapshots is not None:
+        submit = snapshots.tap(submit)
+    controls: dict[str, StreamControl] | None = {} if config.homeassistant is not None else None
+    bridges: list[HomeAssistantBridge] = []  # the Home Assistant bridge once made: streams a reload starts join it
+
     def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
-        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
+        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
+                        controls=controls)  # fmt: skip
         stats_of[name] = parts.runner.stats
+        for bridge in bridges:
+            join_bridge(bridge, parts, stream, controls or {})
         return parts
 
     streams = [make_stream(name, stream) for name, stream in config.streams.items()]
+    _wire_gates(streams)
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     used = {id(s): s for parts in streams for s in parts.runner.sinks}
+    if config.homeassistant is not None and controls is not None:
+        bridge = homeassistant_bridge(config, config.homeassistant, link=link, sinks=sinks, streams=streams,
+                                      controls=controls, service=service, base_dir=base_dir, frames=snapshots)
+        bridges.append(bridge)
+        used.update({id(bridge): bridge, id(sinks["cloud"]): sinks["cloud"]})  # the cloud sink runs the link
     runtime = Runtime(streams, list(used.values()), services=[service], background=background, status=status)
     reloader = None
     if config_path is not None:
@@ -132,9 +152,10 @@ def _stream(
     sinks: dict[str, Sink],
     envelope: Callable[[Result], Envelope],
     base_dir: Path,
+    controls: dict[str, StreamControl] | None = None,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
-    infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig)), None)
+    infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig) and s.on is None), None)
     if infer_config is not None:
         stats = service.register_stream(
             name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms
@@ -144,8 +165,15 @@ def _stream(
         stats, infer = StreamStats(name), None
     source = build_source(config.source, name, stats.drops, base_dir)
     policy = source.channel_policy()
-    channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer)
-    stages = [build_stage(s, name) for s in stages_config if not isinstance(s, InferStageConfig)]
+    admit = None
+    if controls is not None:
+        control = controls[name] = StreamControl(stats, getattr(config.source, "fps", None))
+        admit = control.admit
+    channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer, admit=admit)
+    gates = [build_gate(s, name) for s in stages_config if isinstance(s, GATE_CONFIGS)]
+    cascades = _cascades(name, config, stages_config, service, submit)
+    stats.crops.update({step.name: step.stats for step in cascades})
+    stages = [build_stage(s, name) for s in stages_config if not isinstance(s, (InferStageConfig, *GATE_CONFIGS))]
     stats.downstream.update({stage.name: stage.drops for stage in stages})
     runner = StreamRunner(
         name,
@@ -155,8 +183,52 @@ def _stream(
         stages=stages,
         sinks=[sinks[s] for s in config.sinks],
         envelope=envelope,
+        gates=gates,
+        cascades=cascades,
     )
     return StreamParts(runner, source, config)
+
+
+def _wire_gates(streams: list[StreamParts]) -> None:
+    """Sensor gates fired by another stream get a trigger among that stream's sinks (their MQTT subscriptions
+    run with their own stream's dispatch)."""
+    runners = {parts.runner.name: parts.runner for parts in streams}
+    for runner in runners.values():
+        for gate in runner.gates:
+            if isinstance(gate, SensorGate) and gate.config.stream is not None:
+                runners[gate.config.stream].sinks.append(GateTrigger(gate))
+
+
+def _cascades(
+    name: str, config: StreamConfig, stages: list[Any], service: AcceleratorService, submit: Submit
+) -> list[CascadeStep]:
+    """The stream's cascade stages; each crop slot is registered with the stream's class and deadline."""
+    steps: list[CascadeStep] = []
+    previous: str | None = None  # each cascade runs on the detections of the `infer` stage before it
+    for s in stages:
+        if not isinstance(s, InferStageConfig):
+            continue
+        if s.on is not None and previous is not None:
+            _check_cascade_labels(name, s, previous, service)
+            steps.append(CascadeStep(s.name, name, s.model, s.on, s.crop, config.deadline_ms, submit))
+        previous = s.model
+    for step in steps:
+        for slot in step.slots:
+            service.register_stream(slot, config.priority, config.deadline_ms)
+    return steps
+
+
+def _check_cascade_labels(stream: str, stage: InferStageConfig, detector: str, service: AcceleratorService) -> None:
+    """Labels the config could not check (a label file, the model's metadata) are checked once it is loaded."""
+    handle = service.model(detector)
+    known = handle.model.labels if isinstance(handle, TfliteModelHandle) else None
+    wanted = stage.on.labels if stage.on is not None else None
+    missing = [label for label in wanted or [] if known is not None and label not in known]
+    if missing:
+        raise ModelError(
+            f"streams.{stream}.pipeline: cascade {stage.name!r}: model {detector!r} has no label "
+            f"{missing[0]!r} (labels: {', '.join(known or ())})"
+        )
 
 
 def _sinks(

@@ -66,6 +66,7 @@ class RuntimeCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._streams()
+        yield from self._gates_and_cascades()
         yield from self._lanes(self.view.accelerator())
         yield from self._models()
         if self.view.cloud is not None:
@@ -86,6 +87,7 @@ class RuntimeCollector(Collector):
             frames.add_metric([name, "completed"], stats.completed)
             counts = stats.drops.snapshot()
             frames.add_metric([name, "dropped"], sum(counts.values()))
+            frames.add_metric([name, "gated"], stats.gated)
             for reason, n in sorted(counts.items()):
                 drops.add_metric([name, reason], n)
             for stage, counter in stats.downstream.items():
@@ -93,6 +95,34 @@ class RuntimeCollector(Collector):
                     after.add_metric([name, stage, reason], n)
             fps.add_metric([name], stats.rate.per_second())
         yield from (offered, frames, drops, after, fps)
+
+    def _gates_and_cascades(self) -> Iterator[Metric]:
+        """The gates' own cost per frame, and each cascade's crops: offered = completed + drops by reason."""
+        cost = Metric(
+            "edge_stream_gate_seconds", "The gates' time per frame (quantiles over the recent window).", "summary"
+        )
+        crops = CounterMetricFamily(
+            "edge_cascade_crops", "Cascade crops by outcome.", labels=["stream", "cascade", "outcome"]
+        )
+        crop_drops = CounterMetricFamily(
+            "edge_cascade_crop_drops", "Cascade crops dropped, by reason.", labels=["stream", "cascade", "reason"]
+        )
+        for runner in self.view.runners:
+            stats, name = runner.stats, runner.name
+            window = stats.gate_cost
+            if window.count:
+                q = window.quantiles()
+                cost.add_sample("edge_stream_gate_seconds", {"stream": name, "quantile": "0.5"}, q["p50_ms"] / 1e3)
+                cost.add_sample("edge_stream_gate_seconds", {"stream": name, "quantile": "0.99"}, q["p99_ms"] / 1e3)
+                cost.add_sample("edge_stream_gate_seconds_count", {"stream": name}, window.count)
+                cost.add_sample("edge_stream_gate_seconds_sum", {"stream": name}, window.sum)
+            for cascade, c in stats.crops.items():
+                drops = c.drops.snapshot()
+                crops.add_metric([name, cascade, "offered"], c.offered)
+                crops.add_metric([name, cascade, "completed"], c.completed)
+                for reason, n in sorted(drops.items()):
+                    crop_drops.add_metric([name, cascade, reason], n)
+        yield from (cost, crops, crop_drops)
 
     def _lanes(self, accel: dict[str, Any]) -> Iterator[Metric]:
         busy = GaugeMetricFamily("edge_lane_busy_ratio", "Share of uptime a lane spent on jobs.", labels=["lane"])

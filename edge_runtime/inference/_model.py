@@ -18,7 +18,15 @@ from edge_runtime.inference._geometry import Geometry
 from edge_runtime.inference._interpreter import LiteInterpreter
 from edge_runtime.inference._labels import metadata_labels, read_labels
 from edge_runtime.inference._preprocess import InputPlan, Preprocessor, resolve_input
-from edge_runtime.inference.decoders import Classes, Decoded, Decoder, ModelIO, build_decoder, input_defaults
+from edge_runtime.inference.decoders import (
+    Classes,
+    Decoded,
+    Decoder,
+    Landmarks,
+    ModelIO,
+    build_decoder,
+    input_defaults,
+)
 from edge_runtime.jobs import Runner
 from edge_runtime.results import ModelRef
 from edge_runtime.sections import AcceleratorConfig
@@ -74,6 +82,8 @@ def payload_of(decoded: Decoded, geometry: Geometry, model: LoadedModel) -> tupl
             for s, c in zip(decoded.scores, decoded.class_ids, strict=True)
         ]
         return "classification", {"classes": classes}
+    if isinstance(decoded, Landmarks):
+        return "landmarks", landmarks_payload(decoded, geometry)
     boxes = geometry.to_original(decoded.boxes)
     detections = [
         {
@@ -85,6 +95,15 @@ def payload_of(decoded: Decoded, geometry: Geometry, model: LoadedModel) -> tupl
         for box, s, c in zip(boxes, decoded.scores, decoded.class_ids, strict=True)
     ]
     return "detections", {"detections": detections}
+
+
+def landmarks_payload(decoded: Landmarks, geometry: Geometry) -> dict[str, Any]:
+    """Points on the frame the model saw, rounded to 4 places, and the presence score when the model has one."""
+    points = geometry.points_to_original(decoded.points)
+    payload: dict[str, Any] = {"points": [[round(float(v), 4) for v in p] for p in points]}
+    if decoded.presence is not None:
+        payload["presence"] = round(decoded.presence, 4)
+    return payload
 
 
 class TfliteModelHandle:
