@@ -12,13 +12,13 @@ import logging
 import time
 from typing import Literal
 
-import aiomqtt
-from aiomqtt.types import PayloadType
 from pydantic import Field, SecretStr, model_validator
 
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import Duration
 from cloud_sync.envelope import Envelope
+from cloud_sync.logs import RateLimitedLog
+from cloud_sync.mqtt import Incoming, LinkDown, connect, new_client
 from edge_runtime.frames import Frame
 from edge_runtime.gates._base import Gate
 from edge_runtime.sections import StrictModel
@@ -42,6 +42,7 @@ class SensorMqttConfig(StrictModel):
     field: str | None = Field(None, description="or: a numeric JSON field (dotted for nested) that opens it...")
     above: float = Field(0.0, description="...when above this value")
     backoff_max: float = Field(30.0, gt=0, description="cap of the reconnect delay (s)")
+    keepalive: int = Field(30, ge=2, le=65535, description="MQTT keepalive (s)")
 
 
 class SensorGateConfig(StrictModel):
@@ -68,6 +69,7 @@ class SensorGate(Gate):
         super().__init__(config.name, stream)
         self.config = config
         self._open_until = -1.0  # monotonic; a float assignment, so the loop and the gate thread may share it
+        self._quiet = RateLimitedLog(log)
 
     def opens(self, frame: Frame, now: float) -> bool:
         del frame
@@ -79,21 +81,22 @@ class SensorGate(Gate):
             log.info("stream %r gate %r: open for %.1f s (%s)", self.stream, self.name, self.config.hold, why)
         self._open_until = time.monotonic() + self.config.hold
 
-    def on_message(self, topic: str, payload: PayloadType) -> None:
+    def on_message(self, topic: str, raw: bytes) -> None:
         mqtt = self.config.mqtt
         assert mqtt is not None
-        raw = payload if isinstance(payload, (bytes, bytearray)) else str(payload or "").encode()
         if len(raw) > MAX_MESSAGE_BYTES:
-            log.warning("stream %r gate %r: %d-byte message on %r ignored", self.stream, self.name, len(raw), topic)
+            text = f"stream {self.stream!r} gate {self.name!r}: {len(raw)}-byte message on {topic!r} ignored"
+            self._quiet.warning("too_big", text)
             return
         if mqtt.field is None:
             if raw.decode("utf-8", "replace").strip() in mqtt.payload_on:
                 self.fire(f"{topic!r}")
             return
         try:
-            values = parse_values(bytes(raw), "json", mqtt.field)
+            values = parse_values(raw, "json", mqtt.field)
         except BadMessage as exc:
-            log.warning("stream %r gate %r: bad message on %r (%s)", self.stream, self.name, topic, exc)
+            where = f"stream {self.stream!r} gate {self.name!r}"
+            self._quiet.warning("bad_message", f"{where}: bad message on {topic!r} ({exc})")
             return
         if any(v > mqtt.above for v in values.values()):
             self.fire(f"{topic!r} {mqtt.field} above {mqtt.above:g}")
@@ -107,25 +110,26 @@ class SensorGate(Gate):
         while True:
             try:
                 await self._session(mqtt, backoff)
-            except aiomqtt.MqttError as exc:
-                delay = backoff.next()
-                log.warning("stream %r gate %r: %s; reconnecting in %.1f s", self.stream, self.name, exc, delay)
-                await asyncio.sleep(delay)
+                error = "connection closed"
+            except LinkDown as exc:
+                error = str(exc)
+            delay = backoff.next()
+            log.warning("stream %r gate %r: %s; reconnecting in %.1f s", self.stream, self.name, error, delay)
+            await asyncio.sleep(delay)
 
     async def _session(self, mqtt: SensorMqttConfig, backoff: Backoff) -> None:
-        async with aiomqtt.Client(
-            mqtt.host,
-            mqtt.port,
-            username=mqtt.username,
-            password=mqtt.password.get_secret_value() if mqtt.password else None,
-            timeout=10,
-            max_queued_incoming_messages=64,
-        ) as client:
-            await client.subscribe(mqtt.topic)
+        client = new_client()
+        if mqtt.username is not None:
+            client.username_pw_set(mqtt.username, mqtt.password.get_secret_value() if mqtt.password else None)
+
+        def deliver(message: Incoming) -> None:
+            self.on_message(message.topic, message.payload)
+
+        async with connect(client, mqtt.host, mqtt.port, mqtt.keepalive, on_message=deliver) as conn:
+            await conn.subscribe(mqtt.topic, qos=0)
             backoff.reset()
             log.info("stream %r gate %r: subscribed to %r", self.stream, self.name, mqtt.topic)
-            async for message in client.messages:
-                self.on_message(message.topic.value, message.payload)
+            await conn.wait_lost()
 
 
 class GateTrigger(Sink):

@@ -152,9 +152,9 @@ class AcceleratorService:
         """Every CHECK_EVERY_S: replace the lanes whose job has run past its model's limit; the job ends `stuck`."""
         while True:
             await asyncio.sleep(CHECK_EVERY_S)
-            limits = {model: self.watchdog.limit_s(model) for model in self._dispatcher.models}
             now = self._clock()
-            for lane, assignment in self._dispatcher.replace_stuck(limits, now):
+            floor_s = self.watchdog.config.floor_ms / 1e3
+            for lane, assignment in self._dispatcher.replace_stuck(self.watchdog.limit_s, floor_s, now):
                 ticket = assignment.ticket
                 ran = now - (assignment.started or assignment.dispatched)
                 detail = self.watchdog.stalled(ticket.job.model, lane.name, ran, now)

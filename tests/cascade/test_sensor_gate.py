@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import aiomqtt
 import numpy as np
 
 from edge_runtime.engine._runtime import Runtime
@@ -16,6 +15,7 @@ from edge_runtime.gates import SensorGate, SensorGateConfig
 from edge_runtime.sinks import MemorySink
 from tests.cascade.conftest import build
 from tests.support.mosquitto import Mosquitto
+from tests.support.mqtt_client import probe
 
 HOLD_S = 1.5
 
@@ -50,7 +50,7 @@ def test_closed_without_the_sensor_open_for_hold_after_on(
         task = asyncio.create_task(runtime.run())
         await _until(lambda: stats.gated >= 20, 10)
         assert stats.completed == 0  # closed: nothing reached the accelerator
-        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
+        async with probe(mosquitto.port) as client:
             started = fired = time.time()
             while stats.completed == 0:  # until the gate's subscription is up and has seen one
                 assert time.time() - started < 10, "the gate never opened"
