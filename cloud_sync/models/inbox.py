@@ -16,7 +16,7 @@ from cloud_sync.inbound import InboundQueue
 from cloud_sync.models._threads import in_thread
 from cloud_sync.models.links import DeviceLink
 from cloud_sync.models.manifest import Manifest, ManifestError
-from cloud_sync.models.receiver import Action, Assembled, ModelReceiver, Rollback, Send
+from cloud_sync.models.receiver import Action, Assembled, Join, ModelReceiver, Rollback, Send
 from cloud_sync.models.store import StoredModel
 
 log = logging.getLogger("cloud_sync.models")
@@ -67,6 +67,7 @@ class ModelInbox:
         self.inbound = InboundQueue(inbound_size)
         self.drops = self.inbound.drops
         self._work: asyncio.Queue[Assembled | Rollback] = asyncio.Queue(queue)
+        self._joined: set[str] = set()
         for topic in topics:
             link.subscribe(topic, self.inbound.put)
 
@@ -99,12 +100,21 @@ class ModelInbox:
             if isinstance(action, Send):
                 await self.send(action)
                 continue
+            if isinstance(action, Join):
+                self._join(action.topic)
+                continue
             try:
                 self._work.put_nowait(action)
             except asyncio.QueueFull:
                 if isinstance(action, Assembled):
                     action.transfer.discard()
                 await self.send(self.receiver.status(action.manifest, "rejected", "busy: too many updates queued"))
+
+    def _join(self, topic: str) -> None:
+        """Take the messages of a push's channel (once per topic: a link keeps its subscriptions)."""
+        if topic not in self._joined:
+            self._joined.add(topic)
+            self.link.subscribe(topic, self.inbound.put)
 
     async def _install(self) -> None:
         while True:
