@@ -108,6 +108,9 @@ class DeviceCloudConfig(CloudConfig):
     models: ModelUpdatesConfig | None = Field(
         None, description="Accept signed model pushes from the cloud (keys, store, canary, health watch)."
     )
+    stats_interval_s: float = Field(
+        10.0, gt=0, description="How often the runtime's stats go to `<prefix>/<device>/stats` (low priority)."
+    )
 
 
 class StatusConfig(StrictModel):

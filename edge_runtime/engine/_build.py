@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import uuid
@@ -18,9 +17,11 @@ from edge_runtime.cascade import CascadeStep
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
+from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.control import StreamControl
 from edge_runtime.engine._homeassistant import follow_snapshots, homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
+from edge_runtime.engine._stats_topic import stats_provider
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
@@ -33,13 +34,14 @@ from edge_runtime.plan import RuntimePlan
 from edge_runtime.reload import Reloader
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import Priority
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
 from edge_runtime.sinks.cloud import CloudSink
 from edge_runtime.sources import build_source
 from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
 from edge_runtime.thermal import ThermalController
-from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
+from edge_runtime.updates import ModelUpdater, RecentFrames, UpdateHistory, load_models
 
 log = logging.getLogger(__name__)
 
@@ -63,21 +65,18 @@ def build_runtime(
     submit: Submit = service.submit
     # the device's one link to the cloud: the cloud sink's uplink runs it, model updates subscribe to it
     link = make_transport(config.cloud, config.device.id) if config.cloud is not None else None
+    history: UpdateHistory | None = None
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
         submit = frames.tap(service.submit)
-        background.update(
-            _model_updates(
-                config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
-                plan=plan,
-            )
-        )
+        parts, history = _model_updates(
+            config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
+            plan=plan,
+        )  # fmt: skip
+        background.update(parts)
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
-    if config.thermal is not None:
-        thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
-        submit = thermal.gate(submit, {name: s.priority for name, s in config.streams.items()})
-        background["thermal"] = thermal.run
-        service.reports["thermal"] = thermal.snapshot
+    classes: dict[str, Priority] = {}  # each stream's class, for the thermal gate (a hot reload adds to it)
+    submit = _thermal(config.thermal, service, submit, stats_of=stats_of, classes=classes, background=background)
     mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
     sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {}, link=link)
@@ -95,6 +94,7 @@ def build_runtime(
         parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
                         controls=controls)  # fmt: skip
         stats_of[name] = parts.runner.stats
+        classes[name] = stream.priority
         for bridge in bridges:
             join_bridge(bridge, parts, stream, controls or {})
         return parts
@@ -110,15 +110,44 @@ def build_runtime(
         bridges.append(bridge)
         used.update({id(bridge): bridge, id(sinks["cloud"]): sinks["cloud"]})  # the cloud sink runs the link
     runtime = Runtime(streams, list(used.values()), services=[service], background=background, status=status)
+    _publish_stats(sinks.get("cloud"), runtime, service)
     reloader = None
     if config_path is not None:
         reloader = Reloader(config_path, config, runtime, service, make_stream)
         reloader.on_applied.extend(follow_snapshots(bridge) for bridge in bridges)
         runtime.background["reload"] = reloader.run
     if config.http.enabled:
-        _serve_http(config, runtime, service, sinks.get("cloud"), reloader)
+        _serve_http(config, runtime, service, sinks.get("cloud"), reloader, history=history)
     _notify_systemd(runtime)
     return runtime, service
+
+
+def _thermal(
+    config: ThermalConfig | None,
+    service: AcceleratorService,
+    submit: Submit,
+    *,
+    stats_of: dict[str, StreamStats],
+    classes: dict[str, Priority],
+    background: dict[str, Background],
+) -> Submit:
+    """Thermal degradation (with a `thermal:` section): the gate around `submit` (shed frames count as each
+    stream's `thermal` drops), the sensor loop as a background part, fewer lanes/threads through the service, the
+    state in its snapshot."""
+    if config is None:
+        return submit
+    thermal = ThermalController(
+        config, lambda stream: stats_of[stream].drops, service.use_lanes, use_threads=service.use_threads
+    )
+    background["thermal"] = thermal.run
+    service.reports["thermal"] = thermal.snapshot
+    return thermal.gate(submit, classes)
+
+
+def _publish_stats(cloud: Sink | None, runtime: Runtime, service: AcceleratorService) -> None:
+    """The periodic stats envelope on the device's one link (`<prefix>/<device>/stats`), through the outbox."""
+    if isinstance(cloud, CloudSink):
+        cloud.publish_stats(stats_provider(runtime.streams, service))
 
 
 def _notify_systemd(runtime: Runtime) -> None:
@@ -131,17 +160,24 @@ def _notify_systemd(runtime: Runtime) -> None:
 
 
 def _serve_http(
-    config: RuntimeConfig, runtime: Runtime, service: AcceleratorService, cloud: Sink | None, reloader: Reloader | None
+    config: RuntimeConfig,
+    runtime: Runtime,
+    service: AcceleratorService,
+    cloud: Sink | None,
+    reloader: Reloader | None,
+    *,
+    history: UpdateHistory | None,
 ) -> None:
-    """The console, metrics and health server: one more background part, reading the runtime's accounting."""
+    """The console, metrics and health server: one more service of the runtime, reading its accounting."""
     from edge_runtime.http._view import RuntimeView
-    from edge_runtime.http.serve import serve
+    from edge_runtime.http.serve import HttpService
 
     view = RuntimeView(config, runtime.streams, service, cloud if isinstance(cloud, CloudSink) else None)
+    view.model_updates = history
     if reloader is not None:
         view.reload = reloader.reload
     runtime.on_started.append(view.mark_ready)
-    runtime.background["http"] = functools.partial(serve, config.http, view)
+    runtime.services.append(HttpService(config.http, view))  # entered last: left first, after the streams drain
 
 
 def _stream(
@@ -248,7 +284,9 @@ def _sinks(
         cloud = _with_outbox_under(config.cloud, base_dir)
         ranks = {name: s.priority for name, s in config.streams.items()}
         uplink = Uplink(cloud, config.device.id, link)
-        sinks["cloud"] = CloudSink(cloud, config.device.id, boot_id, ranks, uplink=uplink)
+        sinks["cloud"] = CloudSink(
+            cloud, config.device.id, boot_id, ranks, uplink=uplink, stats_interval_s=config.cloud.stats_interval_s
+        )
     sinks.update(extra)
     return sinks
 
@@ -272,7 +310,7 @@ def _model_updates(
     frames: RecentFrames,
     base_dir: Path,
     plan: RuntimePlan,
-) -> dict[str, Background]:
+) -> tuple[dict[str, Background], UpdateHistory]:
     """Signed model pushes: over MQTT on the device's one link (the uplink runs it); over ZeroMQ on the cloud's
     model ROUTER (`cloud.models.zmq_endpoint`), a socket of its own."""
     device = config.device.id
@@ -296,7 +334,7 @@ def _model_updates(
     except KeyFileError as exc:
         raise ModelError(f"cloud.models.trusted_keys: {exc}") from None
     background["models:updater"] = updater.run
-    return background
+    return background, updater.history
 
 
 def _display_mode(display: str) -> Any:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+THERMAL_STATES = ("normal", "warm", "hot")
 
 
 class Metrics:
@@ -67,7 +68,11 @@ class RuntimeCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._streams()
         yield from self._gates_and_cascades()
-        yield from self._lanes(self.view.accelerator())
+        accel = self.view.accelerator()
+        yield from self._lanes(accel)
+        yield from _watchdog(accel["watchdog"], accel["lanes"])
+        if accel.get("thermal") is not None:
+            yield from _thermal(accel["thermal"])
         yield from self._models()
         if self.view.cloud is not None:
             yield from _cloud(self.view.cloud.uplink.stats())
@@ -168,6 +173,11 @@ def _cloud(stats: dict[str, Any]) -> Iterator[Metric]:
     outbox = stats["outbox"]
     yield GaugeMetricFamily("edge_outbox_entries", "Entries waiting in the outbox.", value=outbox["entries"] or 0)
     yield GaugeMetricFamily("edge_outbox_bytes", "Bytes waiting in the outbox.", value=outbox["bytes"] or 0)
+    yield GaugeMetricFamily(
+        "edge_outbox_oldest_age_seconds",
+        "Age of the oldest entry waiting in the outbox (0 when empty).",
+        value=outbox["oldest_age_s"] or 0,
+    )
     up = int(bool(stats["link"].get("connected")))
     yield GaugeMetricFamily("edge_link_up", "1 while the cloud link is connected.", value=up)
     yield CounterMetricFamily("edge_uplink_committed", "Envelopes committed to the outbox.", value=stats["committed"])
@@ -176,3 +186,53 @@ def _cloud(stats: dict[str, Any]) -> Iterator[Metric]:
     for reason, n in sorted(stats["drops"].items()):
         dropped.add_metric([reason], n)
     yield dropped
+
+
+def _watchdog(watchdog: dict[str, Any], lanes: list[dict[str, Any]]) -> Iterator[Metric]:
+    stuck = CounterMetricFamily("edge_watchdog_stuck_jobs", "Jobs that ended stuck, by model.", labels=["model"])
+    for model, n in sorted(watchdog["stalls"].items()):
+        stuck.add_metric([model], n)
+    yield stuck
+    yield CounterMetricFamily(
+        "edge_watchdog_lane_restarts", "Lanes replaced by a fresh one after a stuck job.",
+        value=watchdog["lanes_replaced"],
+    )  # fmt: skip
+    per_lane = CounterMetricFamily("edge_lane_stuck", "Stuck jobs, by lane.", labels=["lane"])
+    for lane in lanes:
+        per_lane.add_metric([lane["name"]], lane["stuck"])
+    yield per_lane
+    unhealthy = GaugeMetricFamily(
+        "edge_model_unhealthy", "1 while the watchdog holds a model unhealthy (repeated stalls).", labels=["model"]
+    )
+    for model in watchdog["unhealthy"]:
+        unhealthy.add_metric([model], 1)
+    yield unhealthy
+
+
+def _thermal(thermal: dict[str, Any]) -> Iterator[Metric]:
+    state = GaugeMetricFamily("edge_thermal_state", "1 for the current thermal state.", labels=["state"])
+    for name in THERMAL_STATES:
+        state.add_metric([name], int(thermal["state"] == name))
+    temps = GaugeMetricFamily("edge_thermal_temperature_celsius", "Thermal zone readings.", labels=["zone"])
+    for zone, celsius in sorted(thermal["temps_c"].items()):
+        temps.add_metric([zone], celsius)
+    flags = GaugeMetricFamily("edge_thermal_throttled", "Throttle/power flags now set (1) or not.", labels=["flag"])
+    for flag, on in sorted(thermal["throttled"].items()):
+        flags.add_metric([flag], int(on))
+    changes = CounterMetricFamily("edge_thermal_changes", "Thermal state changes.", labels=["change"])
+    for change, n in sorted(thermal["changes"].items()):
+        changes.add_metric([change], n)
+    shed = CounterMetricFamily(
+        "edge_thermal_shed_frames", "Frames the thermal state shed, by stream.", labels=["stream"]
+    )
+    for stream, n in sorted(thermal["shed"].items()):
+        shed.add_metric([stream], n)
+    yield from (state, temps, flags, changes, shed)
+    if thermal["lanes"] is not None:
+        yield GaugeMetricFamily(
+            "edge_thermal_lane_limit", "Lanes the thermal state leaves in use.", value=thermal["lanes"]
+        )
+    if thermal.get("threads") is not None:
+        yield GaugeMetricFamily(
+            "edge_thermal_thread_limit", "Interpreter threads the thermal state allows.", value=thermal["threads"]
+        )

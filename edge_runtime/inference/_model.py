@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,8 +109,11 @@ def landmarks_payload(decoded: Landmarks, geometry: Geometry) -> dict[str, Any]:
 class TfliteModelHandle:
     """A loaded, verified model version; hands out runners (the first is the interpreter opened at load)."""
 
-    def __init__(self, model: LoadedModel, first: TfliteRunner) -> None:
+    def __init__(
+        self, model: LoadedModel, first: TfliteRunner | None, configured: AcceleratorConfig | None = None
+    ) -> None:
         self.model = model
+        self.configured = configured or model.accel  # the config's accelerator settings (threads included)
         self._first: TfliteRunner | None = first
         self._lock = threading.Lock()
 
@@ -127,6 +130,13 @@ class TfliteModelHandle:
         with self._lock:
             first, self._first = self._first, None
         return first if first is not None else TfliteRunner(self.model)
+
+    def with_threads(self, threads: int | None) -> TfliteModelHandle:
+        """The same version whose interpreters use at most `threads` (None: the configured count). It opens none
+        now: swapped in with `set_model`, each lane makes its own when it next runs the model (thermal)."""
+        count = self.configured.threads if threads is None else min(threads, self.configured.threads)
+        accel = self.configured.model_copy(update={"threads": count})
+        return TfliteModelHandle(replace(self.model, accel=accel), None, self.configured)
 
 
 def load_model(

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from edge_runtime.drops import ERROR, SHUTDOWN, STUCK
 from edge_runtime.jobs import Completed, Dropped, Job, ModelHandle, Outcome
@@ -46,6 +46,13 @@ def lane_limits(config: AcceleratorConfig) -> list[int]:
             " leave at least one lane that takes every class (or add lanes)"
         )
     return limits + [LOWEST_RANK] * (config.lanes - len(limits))
+
+
+@runtime_checkable
+class Rethreadable(Protocol):
+    """A model handle that can make the same version with another interpreter thread count."""
+
+    def with_threads(self, threads: int | None) -> ModelHandle: ...
 
 
 class AcceleratorService:
@@ -99,6 +106,13 @@ class AcceleratorService:
     def use_lanes(self, count: int | None) -> None:
         """Run new jobs on only `count` lanes (None: all); reserved lanes are kept first (thermal: fewer lanes)."""
         self._dispatcher.use_lanes(count)
+
+    def use_threads(self, threads: int | None) -> None:
+        """Interpreters of at most `threads` threads (None: as configured), through the model-swap path: each lane
+        makes a fresh runner after its job in hand (thermal: fewer threads). Other handles are left alone."""
+        for name, handle in list(self._dispatcher.models.items()):
+            if isinstance(handle, Rethreadable):
+                self.set_model(name, handle.with_threads(threads))
 
     def model(self, name: str) -> ModelHandle:
         try:
