@@ -113,8 +113,8 @@ def build_runtime(
     _publish_stats(sinks.get("cloud"), runtime, service)
     reloader = None
     if config_path is not None:
-        reloader = Reloader(config_path, config, runtime, service, make_stream)
-        reloader.on_applied.extend(follow_snapshots(bridge) for bridge in bridges)
+        reloader = Reloader(config_path, config, runtime, service, make_stream,
+                            on_applied=[follow_snapshots(bridge) for bridge in bridges])
         runtime.background["reload"] = reloader.run
     if config.http.enabled:
         _serve_http(config, runtime, service, sinks.get("cloud"), reloader, history=history)
