@@ -88,8 +88,8 @@ def build_runtime(
     streams = [make_stream(name, stream) for name, stream in config.streams.items()]
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
-    used = {id(s): s for parts in streams for s in parts.runner.sinks}
-    runtime = Runtime(streams, list(used.values()), services=[service], background=background, status=status)
+    # Every sink built runs and is closed, used by a stream or not (yet: a reload may add one that uses it).
+    runtime = Runtime(streams, list(sinks.values()), services=[service], background=background, status=status)
     reloader = None
     if config_path is not None:
         reloader = Reloader(config_path, config, runtime, service, make_stream)
@@ -135,15 +135,16 @@ def _stream(
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
     infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig)), None)
-    if infer_config is not None:
-        stats = service.register_stream(
-            name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms
-        )
-        infer = InferStep(infer_config.model, submit)
-    else:
-        stats, infer = StreamStats(name), None
+    stats = StreamStats(name)
     source = build_source(config.source, name, stats.drops, base_dir)
     policy = source.channel_policy()
+    infer = None
+    if infer_config is not None:
+        service.register_stream(
+            name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms,
+            stats=stats, supersede=not policy.blocking,
+        )  # fmt: skip
+        infer = InferStep(infer_config.model, submit)
     channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer)
     stages = [build_stage(s, name) for s in stages_config if not isinstance(s, InferStageConfig)]
     stats.downstream.update({stage.name: stage.drops for stage in stages})
