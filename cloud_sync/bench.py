@@ -63,14 +63,14 @@ def bench_commits(workdir: Path) -> dict[str, float]:
 
 
 @contextmanager
-def mosquitto(workdir: Path) -> Iterator[int]:
+def mosquitto(workdir: Path, extra: str = "") -> Iterator[int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     conf = workdir / "mosquitto.conf"
     root = "user root\n" if os.geteuid() == 0 else ""
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 0\n"
-                    f"max_queued_messages 0\n{root}")
+                    f"max_queued_messages 0\n{root}{extra}")
     proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

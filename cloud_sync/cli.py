@@ -18,7 +18,9 @@ import zmq
 from cloud_sync._tls import LinkError
 from cloud_sync.models import KeyFileError, ManifestError
 
-SUBCOMMANDS: tuple[str, ...] = ("cloud_sync.listen", "cloud_sync.models.cli")
+SUBCOMMANDS: tuple[str, ...] = (
+    "cloud_sync.listen", "cloud_sync.models.cli", "cloud_sync.ingest.cli", "cloud_sync.fleet.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

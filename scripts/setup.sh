@@ -2,7 +2,7 @@
 # Set up edge-runtime in ./.venv on a Debian / Raspberry Pi OS machine with Python >= 3.10.
 #   scripts/setup.sh          the runtime and the demo (fetches the shipped face model)
 #   scripts/setup.sh --test   also the test tools and the servers the tests start (mosquitto, ffmpeg, GStreamer,
-#                             chromium, prometheus)
+#                             chromium, prometheus, PostgreSQL)
 # Installs only what is missing; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ if [ "$mode" = "--test" ]; then
   have ffmpeg || apt_missing+=(ffmpeg)
   have chromium || have chromium-browser || apt_missing+=(chromium)  # the console test drives it headless
   { have prometheus && have promtool; } || apt_missing+=(prometheus)  # the metrics tests scrape with it
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_missing+=(postgresql)  # the fleet tests run it
   if ! /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null; then
     apt_missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
   fi

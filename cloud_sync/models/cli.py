@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cloud_sync._args import host_port
-from cloud_sync.config import MqttConfig
-from cloud_sync.models.keys import generate_keys, key_id, load_private_key
+from cloud_sync.fleet.rollout_cli import add_rollout_command
+from cloud_sync.models._cloud import cloud_link_arguments, with_link
+from cloud_sync.models.keys import generate_keys, key_id, load_private_key, load_public_key, public_pem
 from cloud_sync.models.links import CloudLink
-from cloud_sync.models.manifest import DEFAULT_CHUNK, Manifest, Target, make_manifest, rollback_command, sign_manifest
+from cloud_sync.models.manifest import (
+    DEFAULT_CHUNK,
+    DEFAULT_EXPIRY_S,
+    Manifest,
+    Target,
+    key_update,
+    make_manifest,
+    rollback_command,
+    sign_manifest,
+)
 from cloud_sync.models.pusher import ModelPusher
 
 Command = Callable[[argparse.Namespace], int]
@@ -32,6 +40,14 @@ def add_keys_commands(subparsers: Any) -> None:
     generate = sub.add_parser("generate", help="write STEM.key (private, 0600) and STEM.pub")
     generate.add_argument("stem", type=Path, help="e.g. keys/fleet")
     generate.set_defaults(func=_keys_generate)
+    rotate = sub.add_parser("rotate", help="signed key update: trust new keys, retire old ones, fleet-wide")
+    _target(rotate)
+    rotate.add_argument("--key", type=Path, required=True, help="private key the devices trust now (signs it)")
+    rotate.add_argument("--add", type=Path, action="append", default=[], help="public key to trust (repeatable)")
+    rotate.add_argument("--retire", action="append", default=[],
+                        help="key id, or public key file, to trust no more (repeatable)")
+    cloud_link_arguments(rotate)
+    rotate.set_defaults(func=_keys_rotate)
 
 
 def add_models_commands(subparsers: Any) -> None:
@@ -48,19 +64,22 @@ def add_models_commands(subparsers: Any) -> None:
     push.add_argument("--model-json", help="changes to the model description, as JSON (decoder, labels, ...)")
     push.add_argument("--expect", type=int, help="group push: end when this many devices are done")
     push.add_argument("--watch", type=float, default=0.0, help="seconds to keep listening for a rollback")
-    _link(push)
+    push.add_argument("--expires-in", type=float, default=DEFAULT_EXPIRY_S,
+                      help="seconds after which devices refuse this push (default 7 days)")
+    cloud_link_arguments(push)
     push.set_defaults(func=_models_push)
     status = sub.add_parser("status", help="which model versions a device serves")
     status.add_argument("--device", required=True)
-    _link(status)
+    cloud_link_arguments(status)
     status.set_defaults(func=_models_status)
     rollback = sub.add_parser("rollback", help="tell a device to go back to its previous version (signed)")
     _target(rollback)
     rollback.add_argument("--name", required=True)
     rollback.add_argument("--key", type=Path, required=True)
     rollback.add_argument("--version", type=int, default=0, help="the version to go back to (default: previous)")
-    _link(rollback)
+    cloud_link_arguments(rollback)
     rollback.set_defaults(func=_models_rollback)
+    add_rollout_command(sub)
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
@@ -69,25 +88,23 @@ def _target(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--group", help="a device group (group topic)")
 
 
-def _link(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--mqtt", default="127.0.0.1:1883", help="broker HOST:PORT (default 127.0.0.1:1883)")
-    parser.add_argument("--zmq", help="bind a ZeroMQ ROUTER here instead of MQTT, e.g. tcp://*:5560")
-    parser.add_argument("--curve-dir", type=Path, help="with --zmq: CURVE keys, server.key_secret and clients/*.key")
-    parser.add_argument("--prefix", default="edge", help="topic prefix")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the devices")
-
-
 def _keys_generate(args: argparse.Namespace) -> int:
     private, public = generate_keys(args.stem)
     print(f"wrote {private} and {public} (key id {key_id(load_private_key(private).public_key())})")
     return 0
 
 
+def _keys_rotate(args: argparse.Namespace) -> int:
+    add = tuple(public_pem(load_public_key(path)) for path in args.add)
+    retire = tuple(key_id(load_public_key(Path(r))) if Path(r).is_file() else r for r in args.retire)
+    return _send(args, key_update(add, retire, _target_of(args)), b"", ok={"active"})
+
+
 def _models_push(args: argparse.Namespace) -> int:
     changes = json.loads(args.model_json) if args.model_json else None
     data = args.file.read_bytes()
     manifest = make_manifest(args.name, args.version, data, _target_of(args), chunk_size=args.chunk_size,
-                             rollback=args.rollback, model=changes)  # fmt: skip
+                             rollback=args.rollback, model=changes, expires_in=args.expires_in)  # fmt: skip
     return _send(args, manifest, data, ok={"active"})
 
 
@@ -105,7 +122,7 @@ def _models_status(args: argparse.Namespace) -> int:
             print(f"{args.device} {name}: v{model['version']} {model['sha256'][:12]} (previous: v{model['previous']})")
         return 0
 
-    return asyncio.run(_with_link(args, ask))
+    return asyncio.run(with_link(args, ask))
 
 
 def _send(args: argparse.Namespace, manifest: Manifest, data: bytes, ok: set[str]) -> int:
@@ -119,7 +136,7 @@ def _send(args: argparse.Namespace, manifest: Manifest, data: bytes, ok: set[str
             print(f"{manifest.label}: no device answered within {args.timeout:g} s", file=sys.stderr)
         return 0 if final and all(s.get("state") in ok for s in final.values()) else 1
 
-    return asyncio.run(_with_link(args, push))
+    return asyncio.run(with_link(args, push))
 
 
 def _print_status(status: dict[str, Any]) -> None:
@@ -129,36 +146,6 @@ def _print_status(status: dict[str, Any]) -> None:
 
 def _target_of(args: argparse.Namespace) -> Target:
     return Target(group=args.group) if args.group else Target(devices=(args.device,))
-
-
-async def _with_link(args: argparse.Namespace, work: Callable[[CloudLink], Awaitable[int]]) -> int:
-    async with _cloud_link(args) as link:
-        return await work(link)
-
-
-@contextlib.asynccontextmanager
-async def _cloud_link(args: argparse.Namespace) -> AsyncIterator[CloudLink]:
-    if args.curve_dir and not args.zmq:
-        raise SystemExit("edge-cloud: --curve-dir goes with --zmq (MQTT uses the broker's TLS)")
-    if args.zmq:
-        from cloud_sync.models.zmq import ZmqCloudLink
-
-        link: Any = ZmqCloudLink(args.zmq, prefix=args.prefix, curve_dir=args.curve_dir)
-        await asyncio.sleep(1.5)  # let devices connect and say hello
-    else:
-        from cloud_sync.models.mqtt import MqttCloudLink
-
-        host, port = host_port(args.mqtt, default_host="127.0.0.1")
-        link = MqttCloudLink(MqttConfig(host=host, port=port), prefix=args.prefix)
-    task = asyncio.create_task(link.run(), name="models:cloud-link")
-    try:
-        if not args.zmq and not await link.wait_connected(10.0):
-            raise SystemExit(f"edge-cloud: cannot reach the MQTT broker at {args.mqtt}: {link.last_error}")
-        yield link
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def register(subparsers: Any) -> None:

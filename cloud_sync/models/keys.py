@@ -57,6 +57,21 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def public_pem(key: Ed25519PublicKey) -> str:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def parse_public_pem(text: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM text; ValueError naming what is wrong."""
+    try:
+        key = serialization.load_pem_public_key(text.encode())
+    except ValueError as exc:
+        raise ValueError(f"not a PEM public key ({exc})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"not an Ed25519 key ({type(key).__name__})")
+    return key
+
+
 def load_public_key(path: Path) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
@@ -87,6 +102,13 @@ class TrustedKeys:
 
     def ids(self) -> list[str]:
         return sorted(self._keys)
+
+    def replace(self, keys: Iterable[Ed25519PublicKey]) -> None:
+        """Trust exactly `keys` from now on (a key update, see key_updates)."""
+        self._keys = {key_id(k): k for k in keys}
+
+    def keys(self) -> list[Ed25519PublicKey]:
+        return [self._keys[kid] for kid in sorted(self._keys)]
 
     def verify(self, kid: str, signature: bytes, data: bytes) -> bool:
         """True when `kid` is trusted and `signature` is its signature of `data`."""

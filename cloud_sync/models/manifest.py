@@ -26,6 +26,8 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 MIN_CHUNK = 1024
 MAX_CHUNK = 1024 * 1024
 DEFAULT_CHUNK = 64 * 1024
+DEFAULT_EXPIRY_S = 7 * 86400.0  # how long a signed manifest stays acceptable (a rollout may take days)
+KEYS_NAME = "trusted-keys"  # the `name` of a key update
 
 
 class ManifestError(ValueError):
@@ -51,12 +53,13 @@ class Target(BaseModel):
 
 
 class Manifest(BaseModel):
-    """What a push delivers (``action: push``) or which version to go back to (``action: rollback``)."""
+    """What a push delivers (``action: push``), which version to go back to (``action: rollback``), or which
+    signing keys to trust from now on (``action: keys``, signed by a key the device trusts now)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     format: Literal[1] = 1
-    action: Literal["push", "rollback"] = "push"
+    action: Literal["push", "rollback", "keys"] = "push"
     push_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="Random id of this push; chunks carry it.")
     name: str = Field(description="The model's name in the device config.")
     version: int = Field(ge=0, description="Version pushed; for action rollback, 0 means the previous version.")
@@ -67,6 +70,9 @@ class Manifest(BaseModel):
     target: Target
     rollback: bool = Field(False, description="Allow a version not newer than the active one.")
     model: dict[str, Any] | None = Field(None, description="Changes to the model's description (decoder, labels...).")
+    expires_at: float | None = Field(None, description="Unix time after which devices refuse this manifest.")
+    keys_add: tuple[str, ...] = Field((), description="Action keys: Ed25519 public keys (PEM) to trust.")
+    keys_retire: tuple[str, ...] = Field((), description="Action keys: ids of keys to trust no more.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -75,7 +81,12 @@ class Manifest(BaseModel):
                 raise ValueError("sha256 must be 64 lowercase hex digits")
             if self.version < 1:
                 raise ValueError("version must be >= 1")
+        if self.action == "keys" and not (self.keys_add or self.keys_retire):
+            raise ValueError("a key update adds or retires at least one key")
         return self
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now > self.expires_at
 
     @property
     def chunks(self) -> int:
@@ -150,8 +161,11 @@ def make_manifest(
     rollback: bool = False,
     model: dict[str, Any] | None = None,
     sha256: str | None = None,
+    expires_in: float | None = DEFAULT_EXPIRY_S,
 ) -> Manifest:
-    """A push manifest for `data` (sha256 and size computed unless given)."""
+    """A push manifest for `data` (sha256 and size computed unless given), refused by devices after `expires_in`
+    seconds."""
+    now = time.time()
     return Manifest(
         push_id=new_push_id(),
         name=name,
@@ -159,15 +173,24 @@ def make_manifest(
         sha256=sha256 or hashlib.sha256(data).hexdigest(),
         size=len(data),
         chunk_size=chunk_size,
-        created_at=time.time(),
+        created_at=now,
         target=target,
         rollback=rollback,
         model=model,
+        expires_at=None if expires_in is None else now + expires_in,
     )
 
 
-def rollback_command(name: str, target: Target, version: int = 0) -> Manifest:
+def rollback_command(name: str, target: Target, version: int = 0, expires_in: float = DEFAULT_EXPIRY_S) -> Manifest:
     """A signed request to go back to `version` (0: the previous one) without sending a file."""
-    return Manifest(
-        action="rollback", push_id=new_push_id(), name=name, version=version, created_at=time.time(), target=target
-    )
+    now = time.time()
+    return Manifest(action="rollback", push_id=new_push_id(), name=name, version=version, created_at=now,
+                    target=target, expires_at=now + expires_in)
+
+
+def key_update(add: tuple[str, ...], retire: tuple[str, ...], target: Target,
+               expires_in: float = DEFAULT_EXPIRY_S) -> Manifest:
+    """A signed key update: trust the keys `add` (PEM) from now on, and the key ids `retire` no more."""
+    now = time.time()
+    return Manifest(action="keys", push_id=new_push_id(), name=KEYS_NAME, version=0, created_at=now, target=target,
+                    expires_at=now + expires_in, keys_add=add, keys_retire=retire)

@@ -1,7 +1,9 @@
 """The cloud side of a push: send the signed manifest, then serve exactly the chunks each device asks for.
 
 The device pulls (``models/need``), so the pusher keeps no per-chunk state: after a link drop the device asks
-again for what it lacks and the pusher sends just that. A manifest is sent again to a device that has said
+again for what it lacks and the pusher sends just that. A group push also sends every chunk once on the group
+topic right after the manifest (the broker fans it out to each member's subscription); a member pulls only the
+chunks that broadcast did not bring it. A manifest is sent again to a device that has said
 nothing for `retry` seconds (it may have missed it); a device that already finished answers with its outcome.
 
 A refusal of a manifest whose signature did not verify (``"unverified": true``, see `wire`) only repeats the
@@ -78,9 +80,10 @@ class ModelPusher:
         listens that much longer after `active` for a rollback by the device's health watch.
         """
         session = _Session(self, signed, manifest, data, expect)
-        async with self._messages() as inbox:
+        async with self._messages(8 * (expect or len(manifest.target.devices))) as inbox:
             deadline = time.monotonic() + timeout
             await session.send_manifest(None)
+            await session.broadcast()
             watching = False
             while (left := deadline - time.monotonic()) > 0:
                 if session.done(time.monotonic()):
@@ -95,6 +98,8 @@ class ModelPusher:
                     message = None
                 if message is not None:
                     await session.handle(message)
+                    while not inbox.empty():  # all that is waiting before nudging: a big group answers in bursts
+                        await session.handle(inbox.get_nowait())
                 await session.nudge()  # also while messages keep coming: a flood never holds back a resend
         return session.results()
 
@@ -114,8 +119,9 @@ class ModelPusher:
         return None
 
     @contextlib.asynccontextmanager
-    async def _messages(self) -> Any:
-        queue: asyncio.Queue[Inbound] = asyncio.Queue(4096)
+    async def _messages(self, size: int = 0) -> Any:
+        """Messages from devices, in a queue of `size` (at least 4096: a few statuses per device of a push)."""
+        queue: asyncio.Queue[Inbound] = asyncio.Queue(max(size, 4096))
 
         async def pump() -> None:
             async for message in self.link.inbound():
@@ -183,6 +189,19 @@ class _Session:
             self.pusher.manifests_sent += 1
         self.last_manifest = time.monotonic()
 
+    async def broadcast(self) -> None:
+        """A group push: every chunk once on the group topic (members pull what they miss)."""
+        target, manifest = self.manifest.target, self.manifest
+        if target.group is None or manifest.action != "push":
+            return
+        topic = group_topic(self.link.prefix, target.group)
+        for index in range(manifest.chunks):
+            piece = self.data[index * manifest.chunk_size : (index + 1) * manifest.chunk_size]
+            if await self.link.publish(topic, chunk_message(manifest.push_id, index, piece)):
+                self.pusher.sent_chunks[index] += 1
+            if self.pusher.rate:
+                await asyncio.sleep(1.0 / self.pusher.rate)
+
     async def nudge(self) -> None:
         """Nothing heard for a while: send the manifest again to whoever has gone quiet."""
         now = time.monotonic()
@@ -190,8 +209,15 @@ class _Session:
         for device in quiet:
             self.heard[device] = now
             await self.send_manifest(device)
-        if now - self.last_manifest > self.pusher.retry and (not self.heard or self.manifest.target.group is None):
+        if now - self.last_manifest > self.pusher.retry and (not self.heard or self.manifest.target.group is None
+                                                              or self._group_silent(now)):
             await self.send_manifest(None)
+
+    def _group_silent(self, now: float) -> bool:
+        """A group push expecting more devices than have finished, and nobody spoke for `retry`: some members may
+        have missed the manifest (members that finished answer a repeat with their outcome)."""
+        expected = self.expect is not None and len(self.final) < self.expect
+        return expected and now - self.quiet_since > self.pusher.retry
 
     async def handle(self, message: Inbound) -> None:
         body = _body(message)

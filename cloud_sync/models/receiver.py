@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cloud_sync.models import key_updates
 from cloud_sync.models._transfer import Transfer
 from cloud_sync.models.config import ModelUpdatesConfig
 from cloud_sync.models.keys import TrustedKeys
@@ -67,7 +68,12 @@ class ModelReceiver:
         self.transfers: dict[str, Transfer] = {}  # by model name: one transfer per model at a time
         self.finished: OrderedDict[str, bytes] = OrderedDict()  # push id -> its final status message
         self.handed: set[str] = set()  # push ids being installed or rolled back (a repeated manifest is ignored)
+        self.listening: set[str] = set()  # group pushes whose chunks come by broadcast: ask only once it stops
         self.counts: dict[str, int] = {"malformed": 0, "stray_chunks": 0, "duplicates": 0}
+        try:
+            key_updates.restore(keys, store.root)
+        except (ManifestError, ValueError) as exc:
+            log.error("trusted key updates not applied, using the configured keys: %s", exc)
 
     def status(self, manifest: Manifest | None, state: str, reason: str | None = None, **fields: Any) -> Send:
         """A status message for `manifest`; a final one is remembered and repeated if the manifest comes again."""
@@ -108,6 +114,9 @@ class ModelReceiver:
             if now - transfer.last_progress > self.config.transfer_timeout:
                 have, total = len(transfer.have), transfer.manifest.chunks
                 actions.append(self._drop(transfer, f"transfer timed out: {have} of {total} chunks"))
+            elif transfer.push_id in self.listening and now - transfer.last_heard > self.config.need_timeout:
+                self.listening.discard(transfer.push_id)  # the broadcast is over: pull what it did not bring
+                actions += self._need(transfer)
             elif transfer.asked and now - transfer.last_heard > self.config.need_timeout:
                 actions += self._need(transfer, again=True)
         return actions
@@ -118,6 +127,11 @@ class ModelReceiver:
             return [Send(STATUS, done)]
         if manifest.push_id in self.handed:
             return []
+        if manifest.expired(time.time()):
+            log.warning("model push %s refused: expired", manifest.label)
+            return [self.status(manifest, "rejected", f"manifest expired at {manifest.expires_at:.0f}")]
+        if manifest.action == "keys":
+            return self._keys(manifest)
         current = self.transfers.get(manifest.name)
         if current is not None and current.push_id == manifest.push_id:  # sent again: the link may have dropped
             stalled = self.clock() - current.last_heard > self.config.need_timeout
@@ -137,7 +151,22 @@ class ModelReceiver:
         transfer = Transfer(manifest, self.store.staging_path(manifest.name, manifest.push_id),
                             self.config.window, self.clock())  # fmt: skip
         self.transfers[manifest.name] = transfer
+        if manifest.target.group is not None and manifest.chunks:
+            self.listening.add(manifest.push_id)  # the pusher broadcasts the chunks on the group topic
+            return actions
         return actions + self._progress(transfer)
+
+    def _keys(self, manifest: Manifest) -> list[Action]:
+        """A verified key update: apply it (fleet-wide key rotation) or refuse it with the reason."""
+        try:
+            if not manifest.target.includes(self.device, tuple(self.config.groups)):
+                raise ManifestError(f"manifest for another device ({_describe(manifest)})")
+            summary = key_updates.apply(self.keys, manifest, self.store.root)
+        except ManifestError as exc:
+            log.warning("key update refused: %s", exc)
+            return [self.status(manifest, "rejected", str(exc))]
+        log.warning("key update applied: %s", summary)
+        return [self.status(manifest, "active", summary)]
 
     def _admit(self, manifest: Manifest) -> None:
         """Everything that can be decided from the signed manifest, before a byte of the model is fetched."""
@@ -171,7 +200,8 @@ class ModelReceiver:
 
     def _progress(self, transfer: Transfer) -> list[Action]:
         if not transfer.complete:
-            return self._need(transfer)
+            return [] if transfer.push_id in self.listening else self._need(transfer)
+        self.listening.discard(transfer.push_id)
         transfer.close()
         del self.transfers[transfer.manifest.name]
         self.handed.add(transfer.push_id)
@@ -188,6 +218,7 @@ class ModelReceiver:
     def _drop(self, transfer: Transfer, reason: str) -> Send:
         log.warning("model push %s refused: %s", transfer.manifest.label, reason)
         transfer.discard()
+        self.listening.discard(transfer.push_id)
         self.transfers.pop(transfer.manifest.name, None)
         return self.status(transfer.manifest, "rejected", reason)
 
