@@ -89,7 +89,9 @@ def build_runtime(
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     # Every sink built runs and is closed, used by a stream or not (yet: a reload may add one that uses it).
-    runtime = Runtime(streams, list(sinks.values()), services=[service], background=background, status=status)
+    cloud = sinks.get("cloud")
+    uplinks = [cloud.uplink] if isinstance(cloud, CloudSink) else []  # after the accelerator: it exits first
+    runtime = Runtime(streams, list(sinks.values()), services=[service, *uplinks], background=background, status=status)
     reloader = None
     if config_path is not None:
         reloader = Reloader(config_path, config, runtime, service, make_stream)
