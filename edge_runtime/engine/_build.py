@@ -30,6 +30,8 @@ from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
 from edge_runtime.sinks.cloud import CloudSink
+from edge_runtime.sinks.configs import SinkConfig
+from edge_runtime.sinks.failed import FailedSink
 from edge_runtime.sources import build_source
 from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
@@ -92,6 +94,7 @@ def build_runtime(
     cloud = sinks.get("cloud")
     uplinks = [cloud.uplink] if isinstance(cloud, CloudSink) else []  # after the accelerator: it exits first
     runtime = Runtime(streams, list(sinks.values()), services=[service, *uplinks], background=background, status=status)
+    runtime.failed += [f"sink:{name}" for name, sink in sinks.items() if isinstance(sink, FailedSink)]
     reloader = None
     if config_path is not None:
         reloader = Reloader(config_path, config, runtime, service, make_stream)
@@ -171,7 +174,7 @@ def _sinks(
     *,
     link: Transport | None,
 ) -> dict[str, Sink]:
-    sinks: dict[str, Sink] = {name: build_sink(name, c, base_dir, printer) for name, c in config.sinks.items()}
+    sinks: dict[str, Sink] = {name: _open_sink(name, c, base_dir, printer) for name, c in config.sinks.items()}
     if "console" not in sinks and any("console" in s.sinks for s in config.streams.values()):
         sinks["console"] = ConsoleSink("console", printer=printer)  # the built-in default, made only when used
     if config.cloud is not None:
@@ -181,6 +184,16 @@ def _sinks(
         sinks["cloud"] = CloudSink(cloud, config.device.id, boot_id, ranks, uplink=uplink)
     sinks.update(extra)
     return sinks
+
+
+def _open_sink(name: str, config: SinkConfig, base_dir: Path, printer: Callable[[str], None] | None) -> Sink:
+    """A sink that cannot open (its file turned bad after `validate`) fails alone, in one line: the streams run."""
+    try:
+        return build_sink(name, config, base_dir, printer)
+    except OSError as exc:
+        reason = f"sink:{name} stopped: cannot open: {exc} (the streams keep running without it; sink_failed)"
+        log.error("%s", reason)
+        return FailedSink(name, reason)
 
 
 def _with_outbox_under(cloud: DeviceCloudConfig, base_dir: Path) -> DeviceCloudConfig:

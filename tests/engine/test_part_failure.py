@@ -1,12 +1,14 @@
 """A part that fails only at run time fails alone: one line naming it, the streams and the other sinks run on.
 
-The cloud link's TLS CA is a good file when the config is validated and garbage by the time the link connects."""
+Files that are good when the config is validated and bad by the time the run uses them: the cloud link's TLS CA,
+a JSONL sink's file."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 from edge_runtime.config import load_config
 from edge_runtime.engine import build_runtime
+from edge_runtime.sinks.failed import FailedSink
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +72,38 @@ http: {{enabled: false}}
     with sqlite3.connect(tmp_path / "outbox.db") as db:  # nothing sent to the failed link is lost: stored
         (stored,) = db.execute("SELECT COUNT(*) FROM outbox").fetchone()
     assert stored == digits > 10
+
+
+def test_a_sink_that_cannot_open_fails_alone(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = tmp_path / "device.yaml"
+    cfg.write_text(
+        """\
+streams:
+  a:
+    source: {type: synthetic, kind: readings, fps: 20}
+    sinks: [good, bad]
+  b:
+    source: {type: synthetic, kind: readings, fps: 20}
+    sinks: [good]
+sinks:
+  good: {type: jsonl, path: good.jsonl}
+  bad: {type: jsonl, path: bad.jsonl}
+status: {display: off}
+http: {enabled: false}
+"""
+    )
+    config = load_config(cfg)
+    os.mkfifo(tmp_path / "bad.jsonl")  # turned into a FIFO after validate
+    caplog.set_level(logging.ERROR)
+    runtime, _service = build_runtime(config, cfg.parent, display="off")
+    asyncio.run(runtime.run(duration=1.0))
+    assert runtime.failed == ["sink:bad"]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    assert "sink:bad" in errors[0]
+    assert "bad.jsonl" in errors[0]
+    good = [json.loads(line)["stream"] for line in (tmp_path / "good.jsonl").read_text().splitlines()]
+    assert set(good) == {"a", "b"}
+    bad = next(s for s in runtime.sinks if s.name == "bad")
+    assert isinstance(bad, FailedSink)
+    assert bad.drops.snapshot() == {"sink_failed": good.count("a")}
