@@ -191,12 +191,13 @@ class MqttTransport:
         """Best effort, QoS 1: publish on ``<prefix>/<device>/<suffix>``; False when down or not confirmed."""
         return await self.send_to(self.topic(suffix), payload)
 
-    async def send_to(self, topic: str, payload: bytes, timeout: float = 5.0) -> bool:
-        """Best effort, QoS 1, on any topic (a cloud-side client publishing to a device)."""
+    async def send_to(self, topic: str, payload: bytes, timeout: float = 5.0, *, retain: bool = False) -> bool:
+        """Best effort, QoS 1, on any topic (a cloud-side client publishing to a device; Home Assistant's
+        discovery and state topics, retained)."""
         conn = self._conn
         if conn is None:
             return False
-        return await conn.publish_one(topic, payload, qos=1, timeout=timeout)
+        return await conn.publish_one(topic, payload, qos=1, retain=retain, timeout=timeout)
 
     def stats(self) -> dict[str, object]:
         return {

@@ -28,9 +28,17 @@ class ChannelClosed(Exception):
 
 class Channel(Generic[T]):
     def __init__(
-        self, capacity: int, overflow: Overflow, drops: DropCounter, on_offer: Callable[[], None] | None = None
+        self,
+        capacity: int,
+        overflow: Overflow,
+        drops: DropCounter,
+        on_offer: Callable[[], None] | None = None,
+        admit: Callable[[], bool] | None = None,
     ) -> None:
-        """`on_offer` is called for every item offered (accepted or not): the stream's `offered` count."""
+        """`on_offer` is called for every item offered (accepted or not): the stream's `offered` count.
+        `admit` (a stream control) may hold an item back before it is offered: then it is neither offered nor
+        dropped, and `put` returns False."""
+        self._admit = admit
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self._on_offer = on_offer
@@ -50,6 +58,8 @@ class Channel(Generic[T]):
 
     def put(self, item: T) -> bool:
         """Offer an item; returns False when it was refused. Thread-safe, never blocks."""
+        if self._admit is not None and not self._admit():
+            return False
         with self._lock:
             if self._closed:
                 return False

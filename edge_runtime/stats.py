@@ -51,6 +51,7 @@ class StreamStats:
         # Results the stream produced that a stage or sink then left out (filtered, late, a failing sink...),
         # by stage or sink name: shown beside the stream's own drops, not part of `offered`'s accounting.
         self.downstream: dict[str, DropCounter] = {}
+        self.status = "running"  # "disabled" while a control keeps detection off (edge_runtime.control)
         self.latency_observers: list[Callable[[float], None]] = []  # e.g. a Prometheus histogram's observe
         self.rate = RateWindow()
         self._lock = threading.Lock()
@@ -69,6 +70,7 @@ class StreamStats:
     def snapshot(self) -> dict[str, object]:
         return {
             "stream": self.stream,
+            "status": self.status,
             "offered": self.offered,
             "completed": self.completed,
             "drops": self.drops.snapshot(),

@@ -6,11 +6,12 @@ import re
 import socket
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cloud_sync.config import CloudConfig
 from cloud_sync.models import ModelUpdatesConfig
 from edge_runtime.config._thermal import ThermalConfig
+from edge_runtime.homeassistant._config import RESERVED_LABELS, HomeAssistantConfig
 from edge_runtime.http import HttpConfig
 from edge_runtime.inference import ModelConfig
 from edge_runtime.sections import AcceleratorConfig, Priority, StrictModel
@@ -71,6 +72,18 @@ class StreamConfig(StrictModel):
     max_wait_ms: float | None = Field(
         None, gt=0, description="A queued frame waiting longer than this is dispatched next, whatever its class."
     )
+    labels: list[str] = Field(
+        default_factory=list, description="Labels counted on state topics and in Home Assistant (e.g. [person])."
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _valid_labels(cls, value: list[str]) -> list[str]:
+        for label in value:
+            _check_name(label, "label")
+            if label in RESERVED_LABELS:
+                raise ValueError(f"label {label!r} is reserved for a state topic of its own")
+        return value
 
 
 class DeviceCloudConfig(CloudConfig):
@@ -103,6 +116,18 @@ class RuntimeConfig(StrictModel):
     status: StatusConfig = Field(default_factory=StatusConfig)
     thermal: ThermalConfig | None = Field(None, description="Read temperatures and throttle flags; shed low classes.")
     http: HttpConfig = Field(default_factory=HttpConfig)
+    homeassistant: HomeAssistantConfig | None = Field(
+        None, description="Home Assistant MQTT discovery, state and control topics (on the cloud.mqtt link)."
+    )
+
+    @model_validator(mode="after")
+    def _homeassistant_needs_mqtt(self) -> RuntimeConfig:
+        if self.homeassistant is not None and (self.cloud is None or self.cloud.mqtt is None):
+            raise ValueError("homeassistant: needs cloud.mqtt (discovery and control travel on the MQTT link)")
+        unknown = set(self.homeassistant.snapshots.streams if self.homeassistant else ()) - self.streams.keys()
+        if unknown:
+            raise ValueError(f"homeassistant.snapshots.streams: no stream named {', '.join(sorted(unknown))}")
+        return self
 
     @field_validator("streams")
     @classmethod

@@ -6,7 +6,7 @@ import functools
 import logging
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,14 @@ from cloud_sync.models.zmq import ZmqDeviceLink
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
+from edge_runtime.control import StreamControl
+from edge_runtime.engine._homeassistant import homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
+from edge_runtime.homeassistant.bridge import HomeAssistantBridge
 from edge_runtime.inference import ModelError
 from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
@@ -82,19 +85,28 @@ def build_runtime(
     def envelope(result: Result) -> Envelope:
         return result.envelope(config.device.id, boot_id)
 
+    snapshots = snapshot_frames(config)
+    if snapshots is not None:
+        submit = snapshots.tap(submit)
+    controls: dict[str, StreamControl] | None = {} if config.homeassistant is not None else None
+    bridges: list[HomeAssistantBridge] = []  # the Home Assistant bridge once made: streams a reload starts join it
+
     def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
-        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir)
+        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
+                        controls=controls)  # fmt: skip
         stats_of[name] = parts.runner.stats
+        for bridge in bridges:
+            join_bridge(bridge, parts, stream, controls or {})
         return parts
 
     streams = [make_stream(name, stream) for name, stream in config.streams.items()]
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
-    # Every sink built runs and is closed, used by a stream or not (yet: a reload may add one that uses it).
-    cloud = sinks.get("cloud")
-    uplinks = [cloud.uplink] if isinstance(cloud, CloudSink) else []  # after the accelerator: it exits first
-    runtime = Runtime(streams, list(sinks.values()), services=[service, *uplinks], background=background, status=status)
-    runtime.failed += [f"sink:{name}" for name, sink in sinks.items() if isinstance(sink, FailedSink)]
+    if config.homeassistant is not None and controls is not None:
+        bridge = homeassistant_bridge(config, config.homeassistant, link=link, sinks=sinks, streams=streams,
+                                      controls=controls, service=service, base_dir=base_dir, frames=snapshots)
+        bridges.append(bridge)
+    runtime = _assemble(streams, sinks, bridges, service=service, background=background, status=status)
     reloader = None
     if config_path is not None:
         reloader = Reloader(config_path, config, runtime, service, make_stream)
@@ -128,6 +140,21 @@ def _serve_http(
     runtime.background["http"] = functools.partial(serve, config.http, view)
 
 
+def _assemble(
+    streams: list[StreamParts], sinks: dict[str, Sink], more: Sequence[Sink], *, service: AcceleratorService,
+    background: dict[str, Background], status: StatusDisplay | None,
+) -> Runtime:  # fmt: skip
+    """Every sink built runs and is closed, used by a stream or not (yet: a reload may add one that uses it); the
+    cloud sink's uplink is a service entered after the accelerator (so it exits first); a sink that could not
+    open is a failed part."""
+    cloud = sinks.get("cloud")
+    uplinks = [cloud.uplink] if isinstance(cloud, CloudSink) else []
+    runtime = Runtime(streams, [*sinks.values(), *more], services=[service, *uplinks], background=background,
+                      status=status)  # fmt: skip
+    runtime.failed += [f"sink:{name}" for name, sink in sinks.items() if isinstance(sink, FailedSink)]
+    return runtime
+
+
 def _stream(
     name: str,
     config: StreamConfig,
@@ -137,6 +164,7 @@ def _stream(
     sinks: dict[str, Sink],
     envelope: Callable[[Result], Envelope],
     base_dir: Path,
+    controls: dict[str, StreamControl] | None = None,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
     infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig)), None)
@@ -150,7 +178,11 @@ def _stream(
             stats=stats, supersede=not policy.blocking,
         )  # fmt: skip
         infer = InferStep(infer_config.model, submit)
-    channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer)
+    admit = None
+    if controls is not None:
+        control = controls[name] = StreamControl(stats, getattr(config.source, "fps", None))
+        admit = control.admit
+    channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer, admit=admit)
     stages = [build_stage(s, name) for s in stages_config if not isinstance(s, InferStageConfig)]
     stats.downstream.update({stage.name: stage.drops for stage in stages})
     runner = StreamRunner(

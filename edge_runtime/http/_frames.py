@@ -10,17 +10,18 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+from edge_runtime.imaging import annotate
 
 if TYPE_CHECKING:
     from edge_runtime.engine._stream import StreamRunner
     from edge_runtime.frames import Frame, Image
     from edge_runtime.results import Result
 
-BOX_COLOUR = (60, 220, 60)  # BGR
 MAX_SIDE = 640  # frames are scaled down to this before encoding (a console tile, not an archive)
 
 
@@ -76,19 +77,3 @@ def _fit(image: Image) -> Image:
     if scale >= 1:
         return image.copy()
     return np.asarray(cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA))
-
-
-def annotate(image: Image, detections: list[dict[str, Any]]) -> Image:
-    """Boxes (normalized [x0, y0, x1, y1]) with label, score and track id drawn in place."""
-    h, w = image.shape[:2]
-    for det in detections:
-        box = det.get("box")
-        if not isinstance(box, list) or len(box) != 4:
-            continue
-        x0, y0, x1, y1 = (round(float(v) * s) for v, s in zip(box, (w, h, w, h), strict=True))
-        cv2.rectangle(image, (x0, y0), (x1, y1), BOX_COLOUR, 2)
-        text = f"{det.get('label', '')} {float(det.get('score', 0)):.2f}"
-        if "track_id" in det:
-            text += f" #{det['track_id']}"
-        cv2.putText(image, text, (x0, max(12, y0 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, BOX_COLOUR, 1, cv2.LINE_AA)
-    return image
