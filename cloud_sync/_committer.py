@@ -139,6 +139,7 @@ class Committer:
             if time.monotonic() - last_expire >= EXPIRE_EVERY_S:
                 outbox.expire()
                 last_expire = time.monotonic()
+            outbox.note_oldest()  # after each group commit, or each EXPIRE_EVERY_S when idle
 
     def _commit(self, outbox: Outbox, items: list[Pending], on_commit: Callable[[list[Any]], None]) -> None:
         try:

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
     size INTEGER NOT NULL,
+    added REAL,
     UNIQUE (device, boot_id, stream, seq)
 );
 CREATE INDEX IF NOT EXISTS outbox_drain ON outbox (priority DESC, id);
@@ -42,10 +43,19 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
         conn.executescript(SCHEMA)
+        _add_added_column(conn)
     except (sqlite3.DatabaseError, OutboxCorrupt):
         conn.close()
         raise
     return conn
+
+
+def _add_added_column(conn: sqlite3.Connection) -> None:
+    """An outbox made before entries recorded when they were added gets the column; its entries count from now."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+    if "added" not in columns:
+        conn.execute("ALTER TABLE outbox ADD COLUMN added REAL")
+        conn.execute("UPDATE outbox SET added = ?", (time.time(),))
 
 
 def move_aside(path: Path) -> Path:

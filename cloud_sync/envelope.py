@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypedDict
 
-from cloud_sync.strict_json import dumps as strict_dumps
+from cloud_sync.strict_json import dumps_utf8
 
 Priority = Literal["critical", "high", "normal", "low"]
 PRIORITIES: tuple[Priority, ...] = ("critical", "high", "normal", "low")  # most urgent first
@@ -129,7 +129,7 @@ def topic_of(prefix: str, envelope: Mapping[str, object]) -> str:
 def encode(envelope: Mapping[str, object]) -> bytes:
     """Compact, strict JSON (non-finite numbers as null, flagged: see strict_json), UTF-8: the same bytes in the
     outbox and on the wire."""
-    return strict_dumps(envelope, ensure_ascii=False).encode()
+    return dumps_utf8(envelope)
 
 
 def decode(payload: bytes) -> dict[str, Any]:

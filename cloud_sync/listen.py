@@ -6,12 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from cloud_sync._args import host_port
+from cloud_sync._until import until_stopped
 from cloud_sync.config import TlsConfig
 from cloud_sync.envelope import EnvelopeError, decode
 from cloud_sync.listen_sources import MqttOptions, MqttSource, Received, ZmqSource
@@ -101,26 +101,16 @@ async def _listen(args: argparse.Namespace) -> int:
     tally = Tally()
     source = _source(args)
     out = _open_out(args.out, tally)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    consume = asyncio.create_task(_consume(source, tally, out), name="listen-consume")
-    waits: list[asyncio.Task[Any]] = [consume, asyncio.create_task(stop.wait(), name="listen-stop")]
-    if args.duration is not None:
-        waits.append(asyncio.create_task(asyncio.sleep(args.duration), name="listen-duration"))
+    failed = False
     try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        await until_stopped(_consume(source, tally, out), args.duration, "listen-consume")
+    except Exception:
+        failed = True
+        raise
     finally:
-        for task in waits:
-            task.cancel()
-        results = await asyncio.gather(*waits, return_exceptions=True)
         if out is not sys.stdout.buffer:
             out.close()
-        failure = results[0]
-        _finish(tally, args.report, summary=not (isinstance(failure, Exception) and tally.empty))
-    if isinstance(failure, Exception):
-        raise failure
+        _finish(tally, args.report, summary=not (failed and tally.empty))
     return 0
 
 

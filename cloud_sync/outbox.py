@@ -31,18 +31,18 @@ LOW_SPACE_BYTES = 16 * 1024**2  # free space under which the WAL is folded back 
 _CHUNK = 500  # ids per statement, under every SQLite's variable limit
 _SKIP_IN_SQL = 900  # in-flight ids a fetch excludes in its query (with the limit: under 999 variables)
 _INSERT = (
-    "INSERT OR IGNORE INTO outbox (device, boot_id, stream, seq, priority, expires, topic, payload, size) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO outbox (device, boot_id, stream, seq, priority, expires, topic, payload, size, added) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-Row = tuple[str, str, str, int, int, float | None, str, bytes, int]
+Row = tuple[str, str, str, int, int, float | None, str, bytes, int, float]
 # Many rows per INSERT statement: one sqlite3_step, so one release of the GIL, per statement instead of per row
-# (each re-acquisition can wait on a busy event loop). 100 rows x 9 values stays under every SQLite's limit.
-_ROWS_PER_INSERT = 100
+# (each re-acquisition can wait on a busy event loop). 90 rows x 10 values stays under every SQLite's limit (999).
+_ROWS_PER_INSERT = 90
 
 
 @functools.lru_cache(maxsize=_ROWS_PER_INSERT)
 def _insert_rows(n: int) -> str:
-    return _INSERT + ", (?, ?, ?, ?, ?, ?, ?, ?, ?)" * (n - 1)
+    return _INSERT + ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" * (n - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +60,10 @@ class Entry:
         return len(self.topic) + len(self.payload)
 
 
-def _row(entry: Entry, size: int) -> Row:
+def _row(entry: Entry, size: int, added: float) -> Row:
     key = entry.key
     return (key.device, key.boot_id, key.stream, key.seq, entry.priority, entry.expires, entry.topic, entry.payload,
-            size)
+            size, added)
 
 
 class Outbox:
@@ -94,6 +94,7 @@ class Outbox:
         self._inflight: set[int] = set()
         self._undeleted: set[int] = set()  # confirmed, but the delete failed (a storage fault): retried, not sent
         self.full = False  # policy reject only: the last add was refused and nothing has left since
+        self._oldest: float | None = None  # when the oldest stored entry was added (see `note_oldest`)
         with self._lock:
             self._open(first=True)
 
@@ -147,6 +148,23 @@ class Outbox:
     @property
     def bytes(self) -> int:
         return self._bytes
+
+    def note_oldest(self) -> None:
+        """Read when the oldest stored entry was added (the first row id: one indexed step). The committer thread
+        calls this after its commits and every few seconds, so `oldest_age_s` never touches the disk."""
+        with self._lock:
+            if self._conn is None:
+                return
+            with contextlib.suppress(sqlite3.Error):
+                row = self._conn.execute("SELECT added FROM outbox ORDER BY id LIMIT 1").fetchone()
+                self._oldest = row[0] if row is not None else None
+
+    @property
+    def oldest_age_s(self) -> float:
+        """Seconds since the oldest stored entry was added, as of the last `note_oldest` (0 when empty)."""
+        if self._count == 0 or self._oldest is None:
+            return 0.0
+        return max(0.0, self._clock() - self._oldest)
 
     def add(self, entries: Sequence[Entry]) -> list[Key]:
         """Store entries in one transaction (a group commit); returns the keys now durably stored.
@@ -203,7 +221,8 @@ class Outbox:
         conn = self._db()
         conn.execute("SAVEPOINT fitting")
         before = conn.total_changes
-        rows = [_row(entry, size) for entry, size in zip(entries, sizes, strict=True)]
+        now = self._clock()
+        rows = [_row(entry, size, now) for entry, size in zip(entries, sizes, strict=True)]
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
             conn.execute(_insert_rows(len(chunk)), [value for row in chunk for value in row])
@@ -301,7 +320,7 @@ class Outbox:
             # later, higher one from evicting older lower entries.
             self.full = self.policy == "reject"
             return False
-        cur = self._sql(_INSERT, _row(entry, size))
+        cur = self._sql(_INSERT, _row(entry, size, self._clock()))
         if cur.rowcount != 1:
             return False  # the same key is already stored
         self._count += 1

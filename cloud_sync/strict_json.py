@@ -3,6 +3,11 @@
 A non-finite number (a window's mean of two readings of 1e308 overflows to infinity) becomes `null`, and the
 envelope says where in `"non_finite": ["payload.values.t.mean", ...]`. The common case costs one `json.dumps`:
 the envelope is only walked when that refuses it.
+
+`dumps_utf8` (the outbox's and the wire's bytes) uses `orjson` when it is installed (optional: about 8x faster,
+so the committer holds the GIL less while frames run): orjson writes a non-finite number as null without a
+word, so its output is kept only when it holds no `null` at all; otherwise (and for anything orjson refuses or
+would serialize where `json` refuses: subclasses, dataclasses, datetimes) the `json` path decides, as above.
 """
 
 from __future__ import annotations
@@ -10,6 +15,11 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
+
+try:
+    import orjson
+except ImportError:  # optional: the standard library's json does the same, slower
+    orjson = None  # type: ignore[assignment]
 
 NON_FINITE = "non_finite"  # the envelope key listing the dotted paths of numbers replaced by null
 
@@ -24,6 +34,27 @@ def dumps(value: Any, *, ensure_ascii: bool = True) -> str:
         if paths and isinstance(clean, dict):
             clean[NON_FINITE] = paths
         return json.dumps(clean, separators=(",", ":"), ensure_ascii=ensure_ascii, allow_nan=False)
+
+
+_ORJSON_AS_JSON = (
+    0
+    if orjson is None
+    else (orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME)
+)  # refuse what `json` refuses
+
+
+def dumps_utf8(value: Any) -> bytes:
+    """`dumps(value, ensure_ascii=False)` as UTF-8 bytes: equal JSON (number spellings may differ: 1e-7 vs
+    1e-07), by orjson when installed."""
+    if orjson is not None:
+        try:
+            data = orjson.dumps(value, option=_ORJSON_AS_JSON)
+        except TypeError:  # orjson.JSONEncodeError too: json says what is wrong (or accepts what orjson cannot)
+            pass
+        else:
+            if b"null" not in data:  # no null: no non-finite number was replaced without a word
+                return data
+    return dumps(value, ensure_ascii=False).encode()
 
 
 def finite(value: Any, path: str, replaced: list[str]) -> Any:

@@ -143,6 +143,7 @@ class Uplink:
             "outbox": {
                 "entries": outbox.entries if outbox else None,
                 "bytes": outbox.bytes if outbox else None,
+                "oldest_age_s": round(outbox.oldest_age_s, 3) if outbox else None,
                 "max_bytes": self.config.outbox.max_bytes,
                 "policy": self.config.outbox.policy,
                 "moved_aside": str(outbox.moved_aside) if outbox and outbox.moved_aside else None,

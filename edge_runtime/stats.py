@@ -44,6 +44,10 @@ class StreamStats:
         self.stream = stream
         self.offered = 0  # frames or readings the source offered to the stream (after its fps cap)
         self.completed = 0  # results delivered to the sinks
+        self.gated = 0  # frames a gate (motion, sensor) kept from the accelerator
+        self.gate_cost = LatencyWindow()  # the gates' own time per frame
+        # Cascade crops, by cascade stage: each crop ends completed or dropped with a reason (crop_stale...).
+        self.crops: dict[str, CropStats] = {}
         self.drops = DropCounter()
         self.latency = LatencyWindow()  # capture to result
         self.queue_wait = LatencyWindow()  # waiting for an accelerator lane
@@ -60,6 +64,10 @@ class StreamStats:
         with self._lock:
             self.offered += 1
 
+    def gate(self) -> None:
+        with self._lock:
+            self.gated += 1
+
     def complete(self, latency_s: float) -> None:
         with self._lock:
             self.completed += 1
@@ -73,11 +81,14 @@ class StreamStats:
             "status": self.status,
             "offered": self.offered,
             "completed": self.completed,
+            "gated": self.gated,
             "drops": self.drops.snapshot(),
             "downstream": {name: c.snapshot() for name, c in self.downstream.items() if c.total},
             "latency": self.latency.quantiles(),
             "queue_wait": self.queue_wait.quantiles(),
             "service": self.service.quantiles(),
+            **({"gate_cost": self.gate_cost.quantiles()} if self.gate_cost.count else {}),
+            **({"crops": {name: c.snapshot() for name, c in self.crops.items()}} if self.crops else {}),
         }
 
 
@@ -97,3 +108,24 @@ class RateWindow:
         t_last, c_last = self._samples[-1]
         t_first, c_first = next(((t, c) for t, c in self._samples if t_last - t <= self.span_s), self._samples[-1])
         return (c_last - c_first) / (t_last - t_first) if t_last > t_first else 0.0
+
+
+class CropStats:
+    """One cascade's crops: offered (selected for a crop) = completed + drops by reason."""
+
+    def __init__(self) -> None:
+        self.offered = 0
+        self.completed = 0
+        self.drops = DropCounter()
+        self._lock = threading.Lock()
+
+    def offer(self, count: int) -> None:
+        with self._lock:
+            self.offered += count
+
+    def complete(self) -> None:
+        with self._lock:
+            self.completed += 1
+
+    def snapshot(self) -> dict[str, object]:
+        return {"offered": self.offered, "completed": self.completed, "drops": self.drops.snapshot()}

@@ -55,6 +55,7 @@ class RolloutSpec:
     abort: float = 0.05  # share of a wave failed past which the rollout stops
     wave_timeout: float = 300.0
     rollback_on_abort: bool = False
+    await_offline: float = 0.0  # after the last wave, seconds to wait for devices that were offline to return
 
     @property
     def id(self) -> str:
@@ -73,8 +74,12 @@ class Rollout:
     def members(self, wave: int) -> list[str]:
         return sorted(d for d, (w, _) in self.devices.items() if w == wave)
 
-    def states(self, wave: int) -> list[str]:
-        return [self.devices[d][1] for d in self.members(wave)]
+    def states(self, wave: int, skip: frozenset[str] = frozenset()) -> list[str]:
+        return [self.devices[d][1] for d in self.members(wave) if d not in skip]
+
+    def pending(self, upto: int) -> list[str]:
+        """Devices of waves up to `upto` with no final state yet."""
+        return sorted(d for d, (w, s) in self.devices.items() if w <= upto and s not in FINAL)
 
 
 def load_or_create(store: Store, spec: RolloutSpec, devices: Sequence[Device]) -> Rollout:

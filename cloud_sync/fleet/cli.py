@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cloud_sync import fleet_bench
 from cloud_sync.fleet import simulate
 from cloud_sync.fleet.registry import assign, devices, table
 from cloud_sync.ingest import open_store
@@ -27,6 +28,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     group.add_argument("devices", nargs="+", metavar="DEVICE")
     group.set_defaults(func=_assign)
     simulate.register(sub)
+    _register_bench(sub)
+
+
+def _register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`edge-cloud fleet bench`: the same benchmark as `python -m cloud_sync.fleet_bench`."""
+    p = sub.add_parser("bench", help="the fleet benchmark: rollout and ingest figures on a local mosquitto",
+                       description=fleet_bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fleet_bench.add_arguments(p)
+    p.set_defaults(func=fleet_bench.bench)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -2,6 +2,12 @@
 the next one only when the current one reached `active` at the success ratio; past the failure threshold the
 rollout stops and, if asked, sends a signed rollback to the devices that took the new version.
 
+A wave's chunks cross the broker once: its manifest names a channel (``<prefix>/rollouts/<id>/<push id>``) that
+the wave's devices join (see `ModelPusher`). Devices the registry says are offline are deferred: left out of a
+wave's push and of its verdict, pushed with the next wave once they are back, and after the last wave for up to
+`await_offline` seconds (the registry is read again every `RETURN_POLL_S`). Running a finished rollout again
+pushes to those of its devices that have come back since.
+
 Each device's final state is written to the database as it arrives (one database thread), so an interrupted
 rollout, run again with the same arguments, resumes: devices already final are not pushed again.
 """
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +33,7 @@ from cloud_sync.models.pusher import ModelPusher
 
 log = logging.getLogger("cloud_sync.rollout")
 Progress = Callable[[str], None]
+RETURN_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,9 @@ class RolloutRunner:
         self.progress = progress
         self._db = ThreadPoolExecutor(1, thread_name_prefix="rollout-db")
         self._writes: list[Future[None]] = []
-        self.chunks_sent = 0  # over every device and wave (a device pulls each chunk it lacks once, unless lost)
+        self.chunks_sent = 0  # over every push (a wave's chunks once on its channel, plus what devices pulled)
+        self.chunks_reasked = 0  # copies beyond the first of a push's chunks (served to devices that missed them)
+        self.pushes = 0
 
     async def run(self) -> Outcome:
         try:
@@ -60,6 +70,8 @@ class RolloutRunner:
                 raise ValueError(f"group {self.spec.group!r} has no devices in the registry (edge-cloud fleet assign)")
             if rollout.state == "running":
                 await self._waves(rollout)
+            if rollout.state == "done":
+                await self._returning(rollout)
             return self._outcome(rollout)
         finally:
             await asyncio.gather(*(asyncio.wrap_future(f) for f in self._writes), return_exceptions=True)
@@ -72,12 +84,14 @@ class RolloutRunner:
         total = len(self.spec.waves)
         for wave in range(rollout.wave, total):
             members = rollout.members(wave)
-            todo = [d for d in members if rollout.devices[d][1] not in FINAL]
-            self.progress(f"wave {wave + 1}/{total}: {len(members)} devices, {len(todo)} to push")
+            offline = await self._offline()
+            todo = [d for d in rollout.pending(wave) if d not in offline]  # earlier waves' returned devices too
+            deferred = frozenset(d for d in rollout.pending(wave) if d in offline)
+            self.progress(f"wave {wave + 1}/{total}: {len(members)} devices, {len(todo)} to push, "
+                          f"{len(deferred)} offline (deferred)")
             if todo:
-                await self._push(rollout, make_manifest(self.spec.name, self.spec.version, self.data,
-                                                        Target(devices=tuple(todo))), self.data)
-            verdict = self._judge(rollout, wave)
+                await self._push_version(rollout, todo)
+            verdict = self._judge(rollout, wave, deferred)
             if verdict:
                 await self._abort(rollout, wave, verdict)
                 return
@@ -85,9 +99,36 @@ class RolloutRunner:
             await self._call(record_wave, self.store, rollout.id, wave + 1, "running" if wave + 1 < total else "done")
         rollout.state = "done"
 
-    def _judge(self, rollout: Rollout, wave: int) -> str:
-        """Why the rollout stops after `wave` ("" to go on)."""
-        states = rollout.states(wave)
+    async def _returning(self, rollout: Rollout) -> None:
+        """Push to the deferred devices as the registry sees them come back, for up to `await_offline` s."""
+        last = len(self.spec.waves) - 1
+        deadline = time.monotonic() + self.spec.await_offline
+        while rollout.pending(last) and time.monotonic() < deadline:
+            back = [d for d in rollout.pending(last) if d not in await self._offline()]
+            if back:
+                self.progress(f"{len(back)} devices back online: pushing")
+                await self._push_version(rollout, back)
+            else:
+                await asyncio.sleep(RETURN_POLL_S)
+        if rollout.pending(last):
+            self.progress(f"{len(rollout.pending(last))} devices not done (run the rollout again to retry them)")
+
+    async def _offline(self) -> set[str]:
+        """Devices of the group the registry says are offline (a device never heard from is tried)."""
+        fleet = await self._call(devices, self.store, self.spec.group)
+        return {d.device for d in fleet if d.online is False}
+
+    async def _push_version(self, rollout: Rollout, todo: list[str]) -> None:
+        manifest = make_manifest(self.spec.name, self.spec.version, self.data, Target(devices=tuple(todo)),
+                                 channel_under=f"{self.link.prefix}/rollouts/{rollout.id}")
+        await self._push(rollout, manifest, self.data)
+
+    def _judge(self, rollout: Rollout, wave: int, deferred: frozenset[str] = frozenset()) -> str:
+        """Why the rollout stops after `wave` ("" to go on); deferred (offline) devices do not count."""
+        states = rollout.states(wave, deferred)
+        if not states:
+            self.progress(f"wave {wave + 1}: every device offline (deferred)")
+            return ""
         failed = sum(s in FAILED for s in states) / len(states)
         active = sum(s == "active" for s in states) / len(states)
         self.progress(f"wave {wave + 1}: {active:.0%} active, {failed:.0%} failed")
@@ -119,6 +160,8 @@ class RolloutRunner:
         pusher = ModelPusher(self.link, on_status=on_status)
         await pusher.push(sign_manifest(manifest, self.key), manifest, data, timeout=self.spec.wave_timeout)
         self.chunks_sent += sum(pusher.sent_chunks.values())
+        self.chunks_reasked += sum(max(n - 1, 0) for n in pusher.sent_chunks.values())
+        self.pushes += 1
         await asyncio.gather(*(asyncio.wrap_future(f) for f in self._writes))
         self._writes.clear()
 

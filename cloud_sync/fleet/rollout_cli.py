@@ -31,6 +31,8 @@ def add_rollout_command(sub: Any) -> None:
     p.add_argument("--abort-on-failure", type=float, default=0.05, help="share of a wave failed that stops it")
     p.add_argument("--wave-timeout", type=float, default=300.0, help="seconds a wave may take (default 300)")
     p.add_argument("--rollback-on-abort", action="store_true", help="roll back the devices that took it")
+    p.add_argument("--await-offline", type=float, help="after the last wave, seconds to wait for offline devices "
+                   "to come back and take the version (default: --wave-timeout)")
     add_db_argument(p)
     cloud_link_arguments(p)
     p.set_defaults(func=_rollout)
@@ -43,7 +45,8 @@ def _rollout(args: argparse.Namespace) -> int:
     key = load_private_key(args.key)
     spec = RolloutSpec(args.group, args.name, args.version, hashlib.sha256(data).hexdigest(),
                        tuple(parse_waves(args.waves)), args.success, args.abort_on_failure, args.wave_timeout,
-                       args.rollback_on_abort)
+                       args.rollback_on_abort,
+                       args.wave_timeout if args.await_offline is None else max(args.await_offline, 0.0))
     store = open_store(args.db)
 
     async def work(link: CloudLink) -> int:

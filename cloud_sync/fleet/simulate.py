@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import resource
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ if sys.version_info >= (3, 11):
     from asyncio import TaskGroup
 else:  # pragma: no cover
     from taskgroup import TaskGroup
+
+DRAIN_POLL_S = 0.5
 
 
 def failing(index: int, fraction: float) -> bool:
@@ -62,24 +65,45 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--fail", type=float, default=0.0, help="share of devices whose canary fails (0..1)")
     p.add_argument("--dir", type=Path, default=Path("var/simulate"), help="outboxes and model stores")
     p.add_argument("--prefix", default="edge", help="topic prefix (default edge)")
-    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--duration", type=float, help="stop producing results after this many seconds, then stop")
+    p.add_argument("--drain", type=float, default=0.0, help="after --duration, seconds to wait for the outboxes "
+                   "to deliver what they hold (default 0)")
+    p.add_argument("--name-prefix", default="sim", help="device names are PREFIX-0000... (default sim)")
     p.set_defaults(func=_simulate)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    if args.devices < 1 or not 0.0 <= args.fail <= 1.0 or args.rate < 0:
-        raise ValueError("--devices must be >= 1, --fail within 0..1, --rate >= 0")
+    if args.devices < 1 or not 0.0 <= args.fail <= 1.0 or args.rate < 0 or args.drain < 0:
+        raise ValueError("--devices must be >= 1, --fail within 0..1, --rate >= 0, --drain >= 0")
     host, port = host_port(args.mqtt)
     raise_fd_limit()
     spec = AgentSpec(MqttConfig(host=host, port=port), args.dir, TrustedKeys.load(args.trusted_key), args.prefix,
                      tuple(args.group), args.rate, args.load_time)
-    return asyncio.run(_until_stopped(agents(spec, args.devices, args.fail), args.duration))
+    fleet = agents(spec, args.devices, args.fail, args.name_prefix)
+    return asyncio.run(_until_stopped(fleet, args.duration, args.drain))
 
 
-async def _until_stopped(fleet: list[Agent], duration: float | None) -> int:
+async def _until_stopped(fleet: list[Agent], duration: float | None, drain: float) -> int:
     print(f"edge-cloud fleet simulate: {len(fleet)} devices running", file=sys.stderr, flush=True)
     try:
-        await until_stopped(run_fleet(fleet), duration, "fleet")
+        await until_stopped(_run_for(fleet, duration, drain), None, "fleet")
     finally:
-        print(f"edge-cloud fleet simulate: {sum(a.sent for a in fleet)} results sent", file=sys.stderr, flush=True)
+        print(f"edge-cloud fleet simulate: {sum(a.sent for a in fleet)} results sent, "
+              f"{sum(a.uplink.delivered for a in fleet)} delivered", file=sys.stderr, flush=True)
     return 0
+
+
+async def _run_for(fleet: list[Agent], duration: float | None, drain: float) -> None:
+    """The fleet until cancelled; with `duration`: results for that long, then up to `drain` s to deliver them."""
+    async with TaskGroup() as group:
+        running = group.create_task(run_fleet(fleet), name="fleet")
+        if duration is None:
+            return
+        await asyncio.sleep(duration)
+        for agent in fleet:
+            agent.stop_results()
+        for _ in range(math.ceil(drain / DRAIN_POLL_S)):
+            if all(a.uplink.delivered >= a.sent for a in fleet):
+                break
+            await asyncio.sleep(DRAIN_POLL_S)
+        running.cancel()

@@ -30,6 +30,7 @@ class Transfer:
         self.have: set[int] = set()
         self.asked: set[int] = set()  # requested and not yet received
         self.duplicates = 0
+        self.reasks = 0  # re-asks in a row with nothing arriving in between (each one waits twice as long)
         self.last_heard = now  # when a chunk last arrived, or chunks were last asked for
         self.last_progress = now
         self._fd: int | None = None  # used in the writer thread only
@@ -61,6 +62,7 @@ class Transfer:
         self._writer.submit(functools.partial(self._write, data, index * self.manifest.chunk_size))
         self.have.add(index)
         self.asked.discard(index)
+        self.reasks = 0
         self.last_progress = now
         return True
 
@@ -69,6 +71,7 @@ class Transfer:
         if not again and len(self.asked) > self.window // 2:
             return []
         request = sorted(self.asked) if again else []
+        self.reasks += again
         for index in range(self.manifest.chunks):
             if len(self.asked) >= self.window:
                 break
@@ -76,6 +79,10 @@ class Transfer:
                 self.asked.add(index)
                 request.append(index)
         return request
+
+    def backoff(self, base: float) -> float:
+        """Seconds of silence before asking again: `base`, doubled per re-ask that brought nothing (up to 16x)."""
+        return base * (1 << min(self.reasks, 4))
 
     def close(self) -> None:
         """Close the staging file once the writes before it are done (never blocks)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from cloud_sync._compat import TaskGroup
@@ -16,7 +16,7 @@ from cloud_sync.inbound import InboundQueue
 from cloud_sync.models._threads import in_thread
 from cloud_sync.models.links import DeviceLink
 from cloud_sync.models.manifest import Manifest, ManifestError
-from cloud_sync.models.receiver import Action, Assembled, ModelReceiver, Rollback, Send
+from cloud_sync.models.receiver import Action, Assembled, Join, ModelReceiver, Rollback, Send
 from cloud_sync.models.store import StoredModel
 
 log = logging.getLogger("cloud_sync.models")
@@ -63,9 +63,11 @@ class ModelInbox:
         self.installer = installer
         self.sent = 0
         self.unsent = 0
+        self.observers: list[Callable[[Send], None]] = []  # see every status the device sends (e.g. a history)
         self.inbound = InboundQueue(inbound_size)
         self.drops = self.inbound.drops
         self._work: asyncio.Queue[Assembled | Rollback] = asyncio.Queue(queue)
+        self._joined: set[str] = set()
         for topic in topics:
             link.subscribe(topic, self.inbound.put)
 
@@ -77,6 +79,8 @@ class ModelInbox:
             group.create_task(self._install(), name="models:install")
 
     async def send(self, message: Send) -> None:
+        for observe in self.observers:
+            observe(message)
         if await self.link.send(message.suffix, message.payload):
             self.sent += 1
         else:
@@ -96,12 +100,21 @@ class ModelInbox:
             if isinstance(action, Send):
                 await self.send(action)
                 continue
+            if isinstance(action, Join):
+                self._join(action.topic)
+                continue
             try:
                 self._work.put_nowait(action)
             except asyncio.QueueFull:
                 if isinstance(action, Assembled):
                     action.transfer.discard()
                 await self.send(self.receiver.status(action.manifest, "rejected", "busy: too many updates queued"))
+
+    def _join(self, topic: str) -> None:
+        """Take the messages of a push's channel (once per topic: a link keeps its subscriptions)."""
+        if topic not in self._joined:
+            self._joined.add(topic)
+            self.link.subscribe(topic, self.inbound.put)
 
     async def _install(self) -> None:
         while True:

@@ -73,6 +73,8 @@ class Manifest(BaseModel):
     expires_at: float | None = Field(None, description="Unix time after which devices refuse this manifest.")
     keys_add: tuple[str, ...] = Field((), description="Action keys: Ed25519 public keys (PEM) to trust.")
     keys_retire: tuple[str, ...] = Field((), description="Action keys: ids of keys to trust no more.")
+    channel: str | None = Field(None, max_length=256, pattern=r"^[^#+\x00]+$",
+                                description="A topic the listed devices join: the chunks come once on it.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -81,6 +83,8 @@ class Manifest(BaseModel):
                 raise ValueError("sha256 must be 64 lowercase hex digits")
             if self.version < 1:
                 raise ValueError("version must be >= 1")
+        if self.channel is not None and (self.action != "push" or self.target.group is not None):
+            raise ValueError("a channel is for a push to listed devices (a group push uses the group topic)")
         if self.action == "keys" and not (self.keys_add or self.keys_retire):
             raise ValueError("a key update adds or retires at least one key")
         return self
@@ -162,12 +166,14 @@ def make_manifest(
     model: dict[str, Any] | None = None,
     sha256: str | None = None,
     expires_in: float | None = DEFAULT_EXPIRY_S,
+    channel_under: str | None = None,
 ) -> Manifest:
     """A push manifest for `data` (sha256 and size computed unless given), refused by devices after `expires_in`
-    seconds."""
+    seconds; with `channel_under`, the listed devices join the topic ``<channel_under>/<push id>`` for the chunks."""
     now = time.time()
+    push_id = new_push_id()
     return Manifest(
-        push_id=new_push_id(),
+        push_id=push_id,
         name=name,
         version=version,
         sha256=sha256 or hashlib.sha256(data).hexdigest(),
@@ -178,6 +184,7 @@ def make_manifest(
         rollback=rollback,
         model=model,
         expires_at=None if expires_in is None else now + expires_in,
+        channel=None if channel_under is None else f"{channel_under}/{push_id}",
     )
 
 

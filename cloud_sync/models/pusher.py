@@ -3,8 +3,11 @@
 The device pulls (``models/need``), so the pusher keeps no per-chunk state: after a link drop the device asks
 again for what it lacks and the pusher sends just that. A group push also sends every chunk once on the group
 topic right after the manifest (the broker fans it out to each member's subscription); a member pulls only the
-chunks that broadcast did not bring it. A manifest is sent again to a device that has said
-nothing for `retry` seconds (it may have missed it); a device that already finished answers with its outcome.
+chunks that broadcast did not bring it. A push to listed devices whose manifest names a `channel` (a rollout's
+wave) does the same on that topic once every listed device has joined it (said ``verified``), or joins stopped
+for `JOIN_QUIET_S`, or `JOIN_MAX_S` passed; a device that joins later pulls what it missed. A manifest is sent
+again to a device that has said nothing for `retry` seconds (it may have missed it); a device that already
+finished answers with its outcome.
 
 A refusal of a manifest whose signature did not verify (``"unverified": true``, see `wire`) only repeats the
 push id that message claimed: anyone who can publish on a push topic can make a device send one for a real push.
@@ -50,6 +53,8 @@ from cloud_sync.models.wire import (
 log = logging.getLogger("cloud_sync.models")
 OnStatus = Callable[[dict[str, Any]], None]
 GROUP_SETTLE_S = 2.0  # a group push ends when every device heard from is final and none spoke for this long
+JOIN_QUIET_S = 1.0  # a channel push broadcasts once no device joined for this long (or every one did) ...
+JOIN_MAX_S = 6.0  # ... or this long after its manifests went out (devices listen 4 x need_timeout: 8 s)
 
 
 class ModelPusher:
@@ -83,7 +88,9 @@ class ModelPusher:
         async with self._messages(8 * (expect or len(manifest.target.devices))) as inbox:
             deadline = time.monotonic() + timeout
             await session.send_manifest(None)
-            await session.broadcast()
+            session.started = session.last_join = time.monotonic()
+            if manifest.target.group is not None:
+                await session.broadcast()
             watching = False
             while (left := deadline - time.monotonic()) > 0:
                 if session.done(time.monotonic()):
@@ -100,6 +107,7 @@ class ModelPusher:
                     await session.handle(message)
                     while not inbox.empty():  # all that is waiting before nudging: a big group answers in bursts
                         await session.handle(inbox.get_nowait())
+                await session.broadcast_when_joined()
                 await session.nudge()  # also while messages keep coming: a flood never holds back a resend
         return session.results()
 
@@ -149,8 +157,10 @@ class _Session:
         self.final: dict[str, dict[str, Any]] = {}
         self.heard: dict[str, float] = {}  # device -> when it last spoke about the verified manifest
         self.advisory: dict[str, tuple[float, dict[str, Any]]] = {}  # device -> (first, last) unverified refusal
-        self.last_manifest = time.monotonic()
+        self.last_manifest = self.started = self.last_join = time.monotonic()
         self.quiet_since = time.monotonic()
+        self.joined: set[str] = set()  # devices that verified a channel push's manifest (they listen on it)
+        self.broadcast_done = manifest.channel is None
 
     def done(self, now: float) -> bool:
         target = self.manifest.target
@@ -189,12 +199,24 @@ class _Session:
             self.pusher.manifests_sent += 1
         self.last_manifest = time.monotonic()
 
-    async def broadcast(self) -> None:
-        """A group push: every chunk once on the group topic (members pull what they miss)."""
-        target, manifest = self.manifest.target, self.manifest
-        if target.group is None or manifest.action != "push":
+    async def broadcast_when_joined(self) -> None:
+        """A channel push: broadcast once every listed device not yet final has joined, or joins stopped."""
+        if self.broadcast_done:
             return
-        topic = group_topic(self.link.prefix, target.group)
+        now = time.monotonic()
+        waiting = set(self.manifest.target.devices) - self.joined - set(self.final)
+        if waiting and now - self.last_join < JOIN_QUIET_S and now - self.started < JOIN_MAX_S:
+            return
+        self.broadcast_done = True
+        if self.joined - set(self.final):
+            await self.broadcast()
+
+    async def broadcast(self) -> None:
+        """Every chunk once on the group topic or the manifest's channel (members pull what they miss)."""
+        target, manifest = self.manifest.target, self.manifest
+        if manifest.action != "push":
+            return
+        topic = manifest.channel or group_topic(self.link.prefix, target.group or "")
         for index in range(manifest.chunks):
             piece = self.data[index * manifest.chunk_size : (index + 1) * manifest.chunk_size]
             if await self.link.publish(topic, chunk_message(manifest.push_id, index, piece)):
@@ -235,6 +257,9 @@ class _Session:
             await self._serve(device, body.get("missing"))
         elif body.get("state") in FINAL_STATES:
             self.final[device] = body
+        elif body.get("state") == "verified":
+            self.joined.add(device)
+            self.last_join = time.monotonic()
 
     async def _serve(self, device: str, missing: object) -> None:
         if not isinstance(missing, list):

@@ -26,6 +26,7 @@ from cloud_sync.models.wire import NEED, QUERY, STATUS, Chunk, WireError, need_m
 log = logging.getLogger("cloud_sync.models")
 Inventory = Callable[[], dict[str, dict[str, Any]]]  # model name -> {"version": int, "sha256": str, ...} in service
 _REMEMBER = 64  # finished pushes whose outcome is re-sent when their manifest comes again
+LISTEN_FACTOR = 4  # a broadcast push: pull what is missing after LISTEN_FACTOR x need_timeout without a chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,14 @@ class Rollback:
     manifest: Manifest
 
 
-Action = Send | Assembled | Rollback
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Listen on `topic` (a verified manifest's channel): the chunks of its push come once there."""
+
+    topic: str
+
+
+Action = Send | Assembled | Rollback | Join
 
 
 class ModelReceiver:
@@ -110,14 +118,15 @@ class ModelReceiver:
 
     def tick(self) -> list[Action]:
         now, actions = self.clock(), list[Action]()
+        listen = LISTEN_FACTOR * self.config.need_timeout
         for transfer in list(self.transfers.values()):
             if now - transfer.last_progress > self.config.transfer_timeout:
                 have, total = len(transfer.have), transfer.manifest.chunks
                 actions.append(self._drop(transfer, f"transfer timed out: {have} of {total} chunks"))
-            elif transfer.push_id in self.listening and now - transfer.last_heard > self.config.need_timeout:
+            elif transfer.push_id in self.listening and now - transfer.last_heard > listen:
                 self.listening.discard(transfer.push_id)  # the broadcast is over: pull what it did not bring
                 actions += self._need(transfer)
-            elif transfer.asked and now - transfer.last_heard > self.config.need_timeout:
+            elif transfer.asked and now - transfer.last_heard > transfer.backoff(self.config.need_timeout):
                 actions += self._need(transfer, again=True)
         return actions
 
@@ -140,8 +149,12 @@ class ModelReceiver:
         try:
             self._admit(manifest)
         except ManifestError as exc:
+            if self._serving(manifest):  # a resumed rollout: this device took the version from an earlier push
+                return [*actions, self.status(manifest, "active", "already serving this version")]
             log.warning("model push %s refused: %s", manifest.label, exc)
             return [*actions, self.status(manifest, "rejected", str(exc))]
+        if manifest.channel is not None:
+            actions.append(Join(manifest.channel))  # before "verified": the cloud broadcasts once all said it
         actions.append(self.status(manifest, "verified"))
         if manifest.action == "rollback":
             self.handed.add(manifest.push_id)
@@ -151,8 +164,8 @@ class ModelReceiver:
         transfer = Transfer(manifest, self.store.staging_path(manifest.name, manifest.push_id),
                             self.config.window, self.clock())  # fmt: skip
         self.transfers[manifest.name] = transfer
-        if manifest.target.group is not None and manifest.chunks:
-            self.listening.add(manifest.push_id)  # the pusher broadcasts the chunks on the group topic
+        if (manifest.target.group is not None or manifest.channel is not None) and manifest.chunks:
+            self.listening.add(manifest.push_id)  # the pusher broadcasts the chunks on the group topic or channel
             return actions
         return actions + self._progress(transfer)
 
@@ -184,6 +197,12 @@ class ModelReceiver:
             raise ManifestError(f"version {manifest.version} is not newer than the active version {active}")
         if manifest.size > self.config.max_bytes:
             raise ManifestError(f"model too large: {manifest.size} bytes > max_bytes {self.config.max_bytes}")
+
+    def _serving(self, manifest: Manifest) -> bool:
+        """A push of the very version (same SHA-256) this device serves now."""
+        entry = self.inventory().get(manifest.name) or {}
+        return (manifest.action == "push" and manifest.target.includes(self.device, tuple(self.config.groups))
+                and entry.get("version") == manifest.version and entry.get("sha256") == manifest.sha256)
 
     def _chunk(self, chunk: Chunk) -> list[Action]:
         transfer = next((t for t in self.transfers.values() if t.push_id == chunk.push_id), None)

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge_runtime.bench import memory, overhead, overload, report, uplink
+from edge_runtime.bench import gates, memory, overhead, overload, report, uplink
 from edge_runtime.bench._setup import DEFAULT_MODEL, BenchModel, input_size, measure_service_time
 
-PARTS = ("overhead", "overload", "lanes", "memory", "uplink")
+PARTS = ("overhead", "overload", "lanes", "memory", "uplink", "gates")
 
 
 def add_bench_command(sub: Any) -> None:
@@ -26,6 +26,8 @@ def add_bench_command(sub: Any) -> None:
 
 def run_bench(ns: argparse.Namespace) -> int:
     parts = set(ns.only or PARTS)
+    if parts == {"gates"}:  # its own models: no classifier to measure first
+        return _run_gates(ns)
     model = BenchModel(ns.model, input_size(ns.model, ns.threads), ns.threads)
     s = measure_service_time(model)
     results: dict[str, Any] = {"model": str(model.path), "threads": model.threads, "service_time_ms": s * 1e3}
@@ -50,14 +52,28 @@ def run_bench(ns: argparse.Namespace) -> int:
     if "uplink" in parts:
         results["uplink"] = uplink.run(model, ns.seconds)
         _say(uplink.lines(results["uplink"]))
+    if "gates" in parts:
+        results["gates"] = gates.run(min(ns.seconds, 10.0))
+        _say(gates.lines(results["gates"]))
     results["bench_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["elapsed_s"] = time.monotonic() - started
     print(f"bench process peak RSS {results['bench_peak_rss_mib']:.1f} MiB; took {results['elapsed_s']:.0f} s")
     targets = [report.TARGETS[p] for p in ("overhead", "overload", "lanes", "memory") if p in parts]
-    print("targets: " + "; ".join(targets + ([uplink.TARGET] if "uplink" in parts else [])))
+    extra = [uplink.TARGET] if "uplink" in parts else []
+    extra += [gates.TARGET] if "gates" in parts else []
+    print("targets: " + "; ".join(targets + extra))
     report.write_json(results, ns.out / "bench.json")
     plotted = report.plot(results, ns.out / "latency.png")
     print(f"wrote {ns.out / 'bench.json'}" + (f" and {ns.out / 'latency.png'}" if plotted else ""))
+    return 0
+
+
+def _run_gates(ns: argparse.Namespace) -> int:
+    results = gates.run(min(ns.seconds, 10.0))
+    _say(gates.lines(results))
+    print("targets: " + gates.TARGET)
+    report.write_json({"gates": results}, ns.out / "bench-gates.json")
+    print(f"wrote {ns.out / 'bench-gates.json'}")
     return 0
 
 

@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Any
 
 TARGETS = {
-    "overhead": "per-frame overhead <= max(5%, 300 µs) of raw invoke; saturated throughput >= 95% of the raw loop",
-    "overload": "high p99 <= 2.5 S, high drops <= 0.1%, low >= 95% of the capacity high leaves",
-    "lanes": "high p99 <= 1.5 S with a reserved lane",
-    "memory": "4 streams <= 120 MiB RSS",
+    "overhead": "per-frame overhead <= max(3%, 100 µs) of raw invoke; saturated throughput >= 97% of the raw loop",
+    "overload": "high p99 <= 2.1 S, 0 high drops, low >= 95% of the capacity high leaves",
+    "lanes": "high p99 <= 1.3 S with a reserved lane",
+    "memory": "4 streams <= 100 MiB RSS",
 }
 
 
 def overhead_lines(o: dict[str, Any]) -> list[str]:
     raw, bare, rt = o["raw"], o["raw_run"], o["runtime"]
-    budget = max(0.05 * raw["median_us"], 300.0)
+    budget = max(0.03 * raw["median_us"], 100.0)
     return [
         "overhead (frames at the model's input size; medians)",
         f"  raw invoke()          {raw['median_us']:8.0f} µs   saturated {raw['fps']:7.1f} fps",

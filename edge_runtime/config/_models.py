@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import socket
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from cloud_sync.config import CloudConfig
 from cloud_sync.models import ModelUpdatesConfig
+from edge_runtime.cascade._config import CascadeOnConfig, CropConfig
 from edge_runtime.config._thermal import ThermalConfig
+from edge_runtime.gates import GateConfig
 from edge_runtime.homeassistant._config import RESERVED_LABELS, HomeAssistantConfig
 from edge_runtime.http import HttpConfig
 from edge_runtime.inference import ModelConfig
@@ -44,9 +46,23 @@ class InferStageConfig(StrictModel):
     type: Literal["infer"]
     name: str = Field("infer", description="Unique name of this stage within the pipeline.")
     model: str = Field(description="A model name from the top-level `models:` section.")
+    on: CascadeOnConfig | None = Field(
+        None,
+        description="A cascade: run the model on the crops of these detections of the pipeline's detector "
+        "(its first `infer` stage); results nest under `detections[i].sub`.",
+    )
+    crop: CropConfig = Field(default_factory=CropConfig, description="How a cascade cuts each detection's crop.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cascade_named_after_model(cls, data: Any) -> Any:
+        """A cascade without a `name:` is named after its model (the detector keeps `infer`)."""
+        if isinstance(data, dict) and data.get("on") is not None and "name" not in data:
+            return {**data, "name": data.get("model", "infer")}
+        return data
 
 
-StageConfig = Annotated[InferStageConfig | PostStageConfig, Field(discriminator="type")]
+StageConfig = Annotated[InferStageConfig | GateConfig | PostStageConfig, Field(discriminator="type")]
 
 
 class PipelineFile(StrictModel):
@@ -91,6 +107,9 @@ class DeviceCloudConfig(CloudConfig):
 
     models: ModelUpdatesConfig | None = Field(
         None, description="Accept signed model pushes from the cloud (keys, store, canary, health watch)."
+    )
+    stats_interval_s: float = Field(
+        10.0, gt=0, description="How often the runtime's stats go to `<prefix>/<device>/stats` (low priority)."
     )
 
 

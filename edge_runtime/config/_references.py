@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from edge_runtime.cascade._checks import check_pipeline_shape
 from edge_runtime.config._errors import Problem
 from edge_runtime.config._models import BUILTIN_SINKS, InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._resources import check_resources
@@ -52,10 +53,10 @@ def _unusable(path: Path) -> str | None:
 
 def _check_pipeline(config: RuntimeConfig, base: Path_, stream: StreamConfig, problem: Report) -> None:
     stages = stream.pipeline if isinstance(stream.pipeline, list) else []
-    infers = [i for i, stage in enumerate(stages) if isinstance(stage, InferStageConfig)]
-    if infers and infers != [0]:
-        where = infers[1] if len(infers) > 1 else infers[0]
-        problem((*base, "pipeline", where), "a pipeline has at most one `infer` stage, and it comes first")
+    names = [str(base[-1]), *(n for n in config.streams if n != base[-1])]
+    check_pipeline_shape(
+        stages, config.models, names, lambda where, message: problem((*base, "pipeline", *where), message)
+    )
     seen: set[str] = set()
     for i, stage in enumerate(stages):
         stage_name = stage.name or stage.type

@@ -25,6 +25,11 @@ class StateActions(StrictModel):
     lanes: int | None = Field(
         None, ge=1, le=16, description="Run on only this many lanes (reserved lanes kept first); null: all."
     )
+    threads: int | None = Field(
+        None, ge=1, le=64,
+        description="Interpreter threads at most (lanes rebuild their interpreters, like a model swap); null: as "
+        "configured.",
+    )  # fmt: skip
 
 
 class ThermalConfig(StrictModel):

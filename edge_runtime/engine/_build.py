@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import uuid
@@ -14,23 +13,28 @@ from cloud_sync import LinkError, Transport, Uplink, make_transport
 from cloud_sync.envelope import Envelope
 from cloud_sync.models import KeyFileError, ModelUpdatesConfig
 from cloud_sync.models.zmq import ZmqDeviceLink
+from edge_runtime.cascade import CascadeStep
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
+from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.control import StreamControl
 from edge_runtime.engine._homeassistant import homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
+from edge_runtime.engine._stats_topic import stats_provider
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
+from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
 from edge_runtime.homeassistant.bridge import HomeAssistantBridge
-from edge_runtime.inference import ModelError
+from edge_runtime.inference import ModelError, TfliteModelHandle
 from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
 from edge_runtime.reload import Reloader
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.sections import Priority
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
 from edge_runtime.sinks.cloud import CloudSink
 from edge_runtime.sinks.configs import SinkConfig
@@ -39,7 +43,7 @@ from edge_runtime.sources import build_source
 from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
 from edge_runtime.thermal import ThermalController
-from edge_runtime.updates import ModelUpdater, RecentFrames, load_models
+from edge_runtime.updates import ModelUpdater, RecentFrames, UpdateHistory, load_models
 
 log = logging.getLogger(__name__)
 
@@ -63,21 +67,18 @@ def build_runtime(
     submit: Submit = service.submit
     # the device's one link to the cloud: the cloud sink's uplink runs it, model updates subscribe to it
     link = make_transport(config.cloud, config.device.id) if config.cloud is not None else None
+    history: UpdateHistory | None = None
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
         submit = frames.tap(service.submit)
-        background.update(
-            _model_updates(
-                config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
-                plan=plan,
-            )
-        )
+        parts, history = _model_updates(
+            config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
+            plan=plan,
+        )  # fmt: skip
+        background.update(parts)
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
-    if config.thermal is not None:
-        thermal = ThermalController(config.thermal, lambda stream: stats_of[stream].drops, service.use_lanes)
-        submit = thermal.gate(submit, {name: s.priority for name, s in config.streams.items()})
-        background["thermal"] = thermal.run
-        service.reports["thermal"] = thermal.snapshot
+    classes: dict[str, Priority] = {}  # each stream's class, for the thermal gate (a hot reload adds to it)
+    submit = _thermal(config.thermal, service, submit, stats_of=stats_of, classes=classes, background=background)
     mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
     sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {}, link=link)
@@ -95,11 +96,13 @@ def build_runtime(
         parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
                         controls=controls)  # fmt: skip
         stats_of[name] = parts.runner.stats
+        classes[name] = stream.priority
         for bridge in bridges:
             join_bridge(bridge, parts, stream, controls or {})
         return parts
 
     streams = [make_stream(name, stream) for name, stream in config.streams.items()]
+    _wire_gates(streams)
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     if config.homeassistant is not None and controls is not None:
@@ -107,14 +110,43 @@ def build_runtime(
                                       controls=controls, service=service, base_dir=base_dir, frames=snapshots)
         bridges.append(bridge)
     runtime = _assemble(streams, sinks, bridges, service=service, background=background, status=status)
+    _publish_stats(sinks.get("cloud"), runtime, service)
     reloader = None
     if config_path is not None:
         reloader = Reloader(config_path, config, runtime, service, make_stream)
         runtime.background["reload"] = reloader.run
     if config.http.enabled:
-        _serve_http(config, runtime, service, sinks.get("cloud"), reloader)
+        _serve_http(config, runtime, service, sinks.get("cloud"), reloader, history=history)
     _notify_systemd(runtime)
     return runtime, service
+
+
+def _thermal(
+    config: ThermalConfig | None,
+    service: AcceleratorService,
+    submit: Submit,
+    *,
+    stats_of: dict[str, StreamStats],
+    classes: dict[str, Priority],
+    background: dict[str, Background],
+) -> Submit:
+    """Thermal degradation (with a `thermal:` section): the gate around `submit` (shed frames count as each
+    stream's `thermal` drops), the sensor loop as a background part, fewer lanes/threads through the service, the
+    state in its snapshot."""
+    if config is None:
+        return submit
+    thermal = ThermalController(
+        config, lambda stream: stats_of[stream].drops, service.use_lanes, use_threads=service.use_threads
+    )
+    background["thermal"] = thermal.run
+    service.reports["thermal"] = thermal.snapshot
+    return thermal.gate(submit, classes)
+
+
+def _publish_stats(cloud: Sink | None, runtime: Runtime, service: AcceleratorService) -> None:
+    """The periodic stats envelope on the device's one link (`<prefix>/<device>/stats`), through the outbox."""
+    if isinstance(cloud, CloudSink):
+        cloud.publish_stats(stats_provider(runtime.streams, service))
 
 
 def _notify_systemd(runtime: Runtime) -> None:
@@ -127,17 +159,24 @@ def _notify_systemd(runtime: Runtime) -> None:
 
 
 def _serve_http(
-    config: RuntimeConfig, runtime: Runtime, service: AcceleratorService, cloud: Sink | None, reloader: Reloader | None
+    config: RuntimeConfig,
+    runtime: Runtime,
+    service: AcceleratorService,
+    cloud: Sink | None,
+    reloader: Reloader | None,
+    *,
+    history: UpdateHistory | None,
 ) -> None:
-    """The console, metrics and health server: one more background part, reading the runtime's accounting."""
+    """The console, metrics and health server: one more service of the runtime, reading its accounting."""
     from edge_runtime.http._view import RuntimeView
-    from edge_runtime.http.serve import serve
+    from edge_runtime.http.serve import HttpService
 
     view = RuntimeView(config, runtime.streams, service, cloud if isinstance(cloud, CloudSink) else None)
+    view.model_updates = history
     if reloader is not None:
         view.reload = reloader.reload
     runtime.on_started.append(view.mark_ready)
-    runtime.background["http"] = functools.partial(serve, config.http, view)
+    runtime.services.append(HttpService(config.http, view))  # entered last: left first, after the streams drain
 
 
 def _assemble(
@@ -167,7 +206,7 @@ def _stream(
     controls: dict[str, StreamControl] | None = None,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
-    infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig)), None)
+    infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig) and s.on is None), None)
     stats = StreamStats(name)
     source = build_source(config.source, name, stats.drops, base_dir)
     policy = source.channel_policy()
@@ -183,7 +222,10 @@ def _stream(
         control = controls[name] = StreamControl(stats, getattr(config.source, "fps", None))
         admit = control.admit
     channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer, admit=admit)
-    stages = [build_stage(s, name) for s in stages_config if not isinstance(s, InferStageConfig)]
+    gates = [build_gate(s, name) for s in stages_config if isinstance(s, GATE_CONFIGS)]
+    cascades = _cascades(name, config, stages_config, service, submit)
+    stats.crops.update({step.name: step.stats for step in cascades})
+    stages = [build_stage(s, name) for s in stages_config if not isinstance(s, (InferStageConfig, *GATE_CONFIGS))]
     stats.downstream.update({stage.name: stage.drops for stage in stages})
     runner = StreamRunner(
         name,
@@ -193,8 +235,52 @@ def _stream(
         stages=stages,
         sinks=[sinks[s] for s in config.sinks],
         envelope=envelope,
+        gates=gates,
+        cascades=cascades,
     )
     return StreamParts(runner, source, config)
+
+
+def _wire_gates(streams: list[StreamParts]) -> None:
+    """Sensor gates fired by another stream get a trigger among that stream's sinks (their MQTT subscriptions
+    run with their own stream's dispatch)."""
+    runners = {parts.runner.name: parts.runner for parts in streams}
+    for runner in runners.values():
+        for gate in runner.gates:
+            if isinstance(gate, SensorGate) and gate.config.stream is not None:
+                runners[gate.config.stream].sinks.append(GateTrigger(gate))
+
+
+def _cascades(
+    name: str, config: StreamConfig, stages: list[Any], service: AcceleratorService, submit: Submit
+) -> list[CascadeStep]:
+    """The stream's cascade stages; each crop slot is registered with the stream's class and deadline."""
+    steps: list[CascadeStep] = []
+    previous: str | None = None  # each cascade runs on the detections of the `infer` stage before it
+    for s in stages:
+        if not isinstance(s, InferStageConfig):
+            continue
+        if s.on is not None and previous is not None:
+            _check_cascade_labels(name, s, previous, service)
+            steps.append(CascadeStep(s.name, name, s.model, s.on, s.crop, config.deadline_ms, submit))
+        previous = s.model
+    for step in steps:
+        for slot in step.slots:
+            service.register_stream(slot, config.priority, config.deadline_ms)
+    return steps
+
+
+def _check_cascade_labels(stream: str, stage: InferStageConfig, detector: str, service: AcceleratorService) -> None:
+    """Labels the config could not check (a label file, the model's metadata) are checked once it is loaded."""
+    handle = service.model(detector)
+    known = handle.model.labels if isinstance(handle, TfliteModelHandle) else None
+    wanted = stage.on.labels if stage.on is not None else None
+    missing = [label for label in wanted or [] if known is not None and label not in known]
+    if missing:
+        raise ModelError(
+            f"streams.{stream}.pipeline: cascade {stage.name!r}: model {detector!r} has no label "
+            f"{missing[0]!r} (labels: {', '.join(known or ())})"
+        )
 
 
 def _sinks(
@@ -213,7 +299,9 @@ def _sinks(
         cloud = _with_outbox_under(config.cloud, base_dir)
         ranks = {name: s.priority for name, s in config.streams.items()}
         uplink = Uplink(cloud, config.device.id, link)
-        sinks["cloud"] = CloudSink(cloud, config.device.id, boot_id, ranks, uplink=uplink)
+        sinks["cloud"] = CloudSink(
+            cloud, config.device.id, boot_id, ranks, uplink=uplink, stats_interval_s=config.cloud.stats_interval_s
+        )
     sinks.update(extra)
     return sinks
 
@@ -247,7 +335,7 @@ def _model_updates(
     frames: RecentFrames,
     base_dir: Path,
     plan: RuntimePlan,
-) -> dict[str, Background]:
+) -> tuple[dict[str, Background], UpdateHistory]:
     """Signed model pushes: over MQTT on the device's one link (the uplink runs it); over ZeroMQ on the cloud's
     model ROUTER (`cloud.models.zmq_endpoint`), a socket of its own."""
     device = config.device.id
@@ -271,7 +359,7 @@ def _model_updates(
     except KeyFileError as exc:
         raise ModelError(f"cloud.models.trusted_keys: {exc}") from None
     background["models:updater"] = updater.run
-    return background
+    return background, updater.history
 
 
 def _display_mode(display: str) -> Any:

@@ -16,13 +16,15 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cloud_sync.envelope import Envelope
+from edge_runtime.cascade import CascadeStep, run_cascades
 from edge_runtime.channel import Channel, ChannelClosed
 from edge_runtime.drops import SHUTDOWN, DropCounter
 from edge_runtime.frames import Frame, Item, Reading
+from edge_runtime.gates import Gate, check_gates
 from edge_runtime.jobs import Completed, Job, Outcome
 from edge_runtime.results import Result
 from edge_runtime.sinks import Sink
@@ -58,6 +60,8 @@ class StreamRunner:
         sinks: list[Sink],
         envelope: Callable[[Result], Envelope],
         inflight: int = 4,
+        gates: Sequence[Gate] = (),
+        cascades: Sequence[CascadeStep] = (),
     ) -> None:
         self.name = name
         self.channel = channel
@@ -66,6 +70,8 @@ class StreamRunner:
         self.stages = stages
         self.sinks = sinks
         self._envelope = envelope
+        self.gates = list(gates)
+        self.cascades = list(cascades)
         # Results that completed inference but were lost after it (a stage or a sink failed), by stage/sink name.
         self.sink_drops = DropCounter()
         stats.downstream["sinks"] = self.sink_drops
@@ -75,12 +81,24 @@ class StreamRunner:
         self.recent: deque[Result] = deque(maxlen=RECENT_RESULTS)
 
     async def dispatch(self) -> None:
+        """Submit the channel's frames; gates that listen (a sensor's subscription) run as long as this does."""
+        listeners = [asyncio.create_task(g.run(), name=f"gate:{self.name}:{g.name}") for g in self.gates]
+        try:
+            await self._dispatch_items()
+        finally:
+            for task in listeners:
+                task.cancel()
+            await asyncio.gather(*listeners, return_exceptions=True)
+
+    async def _dispatch_items(self) -> None:
         try:
             while True:
                 try:
                     item = await self.channel.get()
                 except ChannelClosed:
                     break
+                if self.gates and isinstance(item, Frame) and not await self._gates_open(item):
+                    continue
                 future = self.infer.submit(self.infer.job(item)) if self.infer and isinstance(item, Frame) else None
                 await self._inflight.put((item, future))
         except asyncio.CancelledError:
@@ -95,6 +113,8 @@ class StreamRunner:
             while (entry := await self._inflight.get()) is not None:
                 item, future = entry
                 result = self._first_result(item, await future if future else None)
+                if result is not None and self.cascades and isinstance(item, Frame):
+                    await self._cascade(item, result)
                 if result is not None:
                     self.stats.complete(time.monotonic() - result.t_capture)
                     self.recent.append(result)
@@ -103,6 +123,24 @@ class StreamRunner:
                     self.emit(result, 0)
         except asyncio.CancelledError:
             self._drop_leftovers()
+            raise
+
+    async def _gates_open(self, frame: Frame) -> bool:
+        """Ask the gates in a worker thread; a frame they keep closed ends here as `gated`."""
+        try:
+            opened = await asyncio.to_thread(check_gates, self.gates, frame, self.stats)
+        except asyncio.CancelledError:
+            self.stats.drops.add(SHUTDOWN)  # taken from the channel, never dispatched
+            raise
+        if not opened:
+            self.stats.gate()
+        return opened
+
+    async def _cascade(self, frame: Frame, result: Result) -> None:
+        try:
+            await run_cascades(self.cascades, frame, result.payload)
+        except asyncio.CancelledError:
+            self.stats.drops.add(SHUTDOWN)  # inferred, but its cascade was cut short: never emitted
             raise
 
     def _drop_leftovers(self) -> None:
@@ -179,5 +217,3 @@ class StreamRunner:
             self.sink_drops.add(f"stage_error:{stage.name}")
             log.error("stream %r stage %r: %s: %s", self.name, stage.name, type(exc).__name__, exc)
             return []
-
-

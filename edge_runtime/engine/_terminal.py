@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from edge_runtime.sinks._writer import LineWriter
 from edge_runtime.stats import StreamStats
@@ -26,6 +26,8 @@ def status_line(stats: StreamStats, elapsed_s: float) -> str:
         f"{stats.stream:<12} {stats.rate.per_second():6.1f} fps (avg {average:.1f})  p50 {snap['p50_ms']:6.1f} ms  "
         f"p99 {snap['p99_ms']:6.1f} ms  done {stats.completed}  drops {total}"
         + (f" ({detail})" if detail else "")
+        + _gate_part(stats)
+        + "".join(_crops_part(name, c.snapshot()) for name, c in stats.crops.items())
         + (f"  after: {after}" if after else "")
     )
 
@@ -40,6 +42,19 @@ def summary_line(all_stats: list[StreamStats]) -> str:
 def fit(line: str, width: int) -> str:
     """Cut a line to the terminal's width, so a redrawn block never wraps (and smears)."""
     return line if len(line) < width else line[: max(1, width - 2)] + "…"
+
+
+def _gate_part(stats: StreamStats) -> str:
+    """`  gated 412 (gate p50 180 µs)` for a stream with gates."""
+    if not stats.gate_cost.count:
+        return ""
+    return f"  gated {stats.gated} (gate p50 {stats.gate_cost.quantiles()['p50_ms'] * 1e3:.0f} µs)"
+
+
+def _crops_part(name: str, crops: dict[str, Any]) -> str:
+    """`  face_landmarks crops 120/123 (crop_stale 3)`: a cascade's crops done of those selected."""
+    drops = ", ".join(f"{k} {v}" for k, v in sorted(crops["drops"].items()) if v)
+    return f"  {name} crops {crops['completed']}/{crops['offered']}" + (f" ({drops})" if drops else "")
 
 
 class LiveTerminal:

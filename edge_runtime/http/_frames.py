@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from edge_runtime.imaging import annotate
+from edge_runtime.imaging import annotate, pixel_box
+from edge_runtime.stages import TrackedBox, TrackerStage
 
 if TYPE_CHECKING:
     from edge_runtime.engine._stream import StreamRunner
     from edge_runtime.frames import Frame, Image
     from edge_runtime.results import Result
 
+TRACK_COLOUR = (255, 0, 255)  # BGR magenta (rare in a scene): each tracked box and its id `#7` under it
 MAX_SIDE = 640  # frames are scaled down to this before encoding (a console tile, not an archive)
 
 
@@ -55,12 +57,13 @@ class FrameEncoder:
             frame, result = latest
             if cached is not None and cached.seq == frame.seq:
                 return cached.jpeg
-            jpeg = await asyncio.get_running_loop().run_in_executor(self._pool, self._encode, frame, result)
+            tracked = tracked_on(runner, frame.seq)
+            jpeg = await asyncio.get_running_loop().run_in_executor(self._pool, self._encode, frame, result, tracked)
             self._cache[runner.name] = _Encoded(frame.seq, time.monotonic(), jpeg)
             return jpeg
 
-    def _encode(self, frame: Frame, result: Result) -> bytes:
-        image = annotate(_fit(frame.image), result.payload.get("detections", []))
+    def _encode(self, frame: Frame, result: Result, tracked: list[TrackedBox]) -> bytes:
+        image = draw_tracks(annotate(_fit(frame.image), result.payload.get("detections", [])), tracked)
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
@@ -77,3 +80,24 @@ def _fit(image: Image) -> Image:
     if scale >= 1:
         return image.copy()
     return np.asarray(cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA))
+
+
+def tracked_on(runner: StreamRunner, seq: int) -> list[TrackedBox]:
+    """The stream's tracker ids on frame `seq` (its tracker stages keep the latest frame's confirmed tracks)."""
+    found: list[TrackedBox] = []
+    for stage in runner.stages:
+        if isinstance(stage, TrackerStage) and stage.latest[0] == seq:
+            found += stage.latest[1]
+    return found
+
+
+def draw_tracks(image: Image, tracked: list[TrackedBox]) -> Image:
+    """The tracker's boxes and ids (`#7`, under each box) drawn in place, over the detections."""
+    h, w = image.shape[:2]
+    for track in tracked:
+        x0, y0, x1, y1 = pixel_box(track.box, w, h)
+        cv2.rectangle(image, (x0 + 2, y0 + 2), (x1 - 2, y1 - 2), TRACK_COLOUR, 2)
+        y = y1 + 16 if y1 + 16 <= h else max(14, y1 - 6)  # under the box, or inside it at the frame's bottom
+        text = f"#{track.track_id}"
+        cv2.putText(image, text, (x0 + 2, y), cv2.FONT_HERSHEY_SIMPLEX, 0.55, TRACK_COLOUR, 2, cv2.LINE_AA)
+    return image

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from edge_runtime.engine._stream import StreamRunner
     from edge_runtime.scheduler import AcceleratorService
     from edge_runtime.sinks.cloud import CloudSink
+    from edge_runtime.updates import UpdateHistory
 
 EVENT_KINDS = ("event", "alert")
 SPARK_POINTS = 60
@@ -31,6 +32,7 @@ class RuntimeView:
     started: float = field(default_factory=time.monotonic)
     ready: bool = False  # models loaded (at build) and the stream tasks started
     reload: Callable[[], Awaitable[list[str]]] | None = None  # hot reload, when the runtime has a config file
+    model_updates: UpdateHistory | None = None  # pushes received / verified / active / rejected / rolled back
 
     @property
     def runners(self) -> list[StreamRunner]:
@@ -54,6 +56,7 @@ class RuntimeView:
             "accelerator": self.accelerator(),
             "cloud": self.cloud.uplink.stats() if self.cloud is not None else None,
             "events": self.events(),
+            "model_updates": self.model_updates.entries() if self.model_updates is not None else None,
         }
 
     def stream_status(self, parts: StreamParts) -> dict[str, Any]:

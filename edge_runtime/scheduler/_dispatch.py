@@ -18,7 +18,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from math import inf
 from typing import Any
 
 from edge_runtime.drops import ERROR
@@ -131,16 +130,21 @@ class Dispatcher:
             for lane in self.lanes:
                 lane.wake.notify()
 
-    def replace_stuck(self, limits: Mapping[str, float], now: float) -> list[tuple[Lane, Assignment]]:
-        """Retire every lane whose job has run longer than its model's limit (s): a fresh lane takes its place
-        at once, the job is abandoned (returned, with the retired lane), the old thread ends when it returns."""
+    def replace_stuck(
+        self, limit_of: Callable[[str], float], floor_s: float, now: float
+    ) -> list[tuple[Lane, Assignment]]:
+        """Retire every lane whose job has run longer than its model's limit (s, never below `floor_s`): a fresh
+        lane takes its place at once, the job is abandoned (returned, with the retired lane), the old thread ends
+        when it returns. A model's limit is asked for only once its job has run past the floor (rarely)."""
         with self.lock:
             if self.stopped:
                 return []
             stuck = [
                 (i, lane, job)
                 for i, lane in enumerate(self.lanes)
-                if (job := lane.current) is not None and _overdue(job, limits.get(job.ticket.job.model, inf), now)
+                if (job := lane.current) is not None
+                and _overdue(job, floor_s, now)
+                and _overdue(job, limit_of(job.ticket.job.model), now)
             ]
             for i, lane, assignment in stuck:
                 assignment.abandoned = True

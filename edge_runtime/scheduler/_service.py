@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from edge_runtime.drops import ERROR, SHUTDOWN, STUCK
 from edge_runtime.jobs import Completed, Dropped, Job, ModelHandle, Outcome
@@ -46,6 +46,13 @@ def lane_limits(config: AcceleratorConfig) -> list[int]:
             " leave at least one lane that takes every class (or add lanes)"
         )
     return limits + [LOWEST_RANK] * (config.lanes - len(limits))
+
+
+@runtime_checkable
+class Rethreadable(Protocol):
+    """A model handle that can make the same version with another interpreter thread count."""
+
+    def with_threads(self, threads: int | None) -> ModelHandle: ...
 
 
 class AcceleratorService:
@@ -103,6 +110,13 @@ class AcceleratorService:
         """Run new jobs on only `count` lanes (None: all); reserved lanes are kept first (thermal: fewer lanes)."""
         self._dispatcher.use_lanes(count)
 
+    def use_threads(self, threads: int | None) -> None:
+        """Interpreters of at most `threads` threads (None: as configured), through the model-swap path: each lane
+        makes a fresh runner after its job in hand (thermal: fewer threads). Other handles are left alone."""
+        for name, handle in list(self._dispatcher.models.items()):
+            if isinstance(handle, Rethreadable):
+                self.set_model(name, handle.with_threads(threads))
+
     def model(self, name: str) -> ModelHandle:
         try:
             return self._dispatcher.models[name]
@@ -155,9 +169,9 @@ class AcceleratorService:
         """Every CHECK_EVERY_S: replace the lanes whose job has run past its model's limit; the job ends `stuck`."""
         while True:
             await asyncio.sleep(CHECK_EVERY_S)
-            limits = {model: self.watchdog.limit_s(model) for model in self._dispatcher.models}
             now = self._clock()
-            for lane, assignment in self._dispatcher.replace_stuck(limits, now):
+            floor_s = self.watchdog.config.floor_ms / 1e3
+            for lane, assignment in self._dispatcher.replace_stuck(self.watchdog.limit_s, floor_s, now):
                 ticket = assignment.ticket
                 ran = now - (assignment.started or assignment.dispatched)
                 detail = self.watchdog.stalled(ticket.job.model, lane.name, ran, now)

@@ -13,6 +13,7 @@ healthy again. The books (stalls by model, unhealthy models) are in the service'
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ log = logging.getLogger("edge_runtime.scheduler.watchdog")
 MIN_SAMPLES = 20  # below this many service times of a model, only the floor applies
 WINDOW = 500
 CHECK_EVERY_S = 0.05
+EVENTS_KEPT = 16  # the latest stuck events, for the stats topic and the console
 
 
 @dataclass(slots=True)
@@ -43,6 +45,7 @@ class Watchdog:
         self._models: dict[str, _ModelTimes] = {}
         self.stalls: Counter[str] = Counter()
         self.replaced = 0
+        self.events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
 
     def _times(self, model: str) -> _ModelTimes:
         times = self._models.get(model)
@@ -80,6 +83,7 @@ class Watchdog:
             times.blocked_until = now + pause
             detail += f"; model unhealthy after {times.stalls_in_row} stalls in a row, its jobs wait {pause:.1f} s"
         log.warning("stuck lane: %s", detail)
+        self.events.append({"ts": round(time.time(), 3), "lane": lane, "model": model, "ran_s": round(ran_s, 3)})
         return detail
 
     def blocked(self, model: str, now: float) -> bool:
@@ -91,4 +95,5 @@ class Watchdog:
         return sorted(m for m, t in self._models.items() if t.stalls_in_row >= self.config.unhealthy_after)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"stalls": dict(self.stalls), "lanes_replaced": self.replaced, "unhealthy": self.unhealthy()}
+        return {"stalls": dict(self.stalls), "lanes_replaced": self.replaced, "unhealthy": self.unhealthy(),
+                "events": list(self.events)}

@@ -56,6 +56,11 @@ class CloudSink(Sink):
         self._stats_interval = stats_interval_s
         self._stats_seq = 0
 
+    def publish_stats(self, stats: StatsProvider) -> None:
+        """Send `stats()` every `stats_interval_s` from now on (set before `run`; the runtime's stats are known
+        only once its streams are built, after the sinks)."""
+        self._stats = stats
+
     def send(self, envelope: Envelope) -> None:
         self.uplink.put(envelope, priority=self._priority(str(envelope.get("stream", ""))))
 

@@ -12,7 +12,7 @@ from edge_runtime.stages._derive import DerivingStage, derived_stream
 from edge_runtime.stages._filter import FilterConfig, FilterStage
 from edge_runtime.stages._registry import PostStageConfig, build_stage
 from edge_runtime.stages._threshold import ThresholdConfig, ThresholdStage
-from edge_runtime.stages._tracker import TrackerConfig, TrackerStage
+from edge_runtime.stages._tracker import TrackedBox, TrackerConfig, TrackerStage
 from edge_runtime.stages._window import WindowConfig, WindowStage
 
 StageConfig = PostStageConfig  # the pipeline's union; the inference stage's config joins it there
@@ -28,6 +28,7 @@ __all__ = [
     "StageConfig",
     "ThresholdConfig",
     "ThresholdStage",
+    "TrackedBox",
     "TrackerConfig",
     "TrackerStage",
     "WindowConfig",

@@ -9,13 +9,14 @@ than `max_missed` frames in a row without a match, or `max_age_s` unseen, it end
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
 
 from edge_runtime.results import ModelRef, Result
 from edge_runtime.stages._derive import NAME_DESCRIPTION, NAME_PATTERN, DerivingConfig, DerivingStage
-from edge_runtime.stages._geometry import iou
+from edge_runtime.stages._geometry import Box, iou
 from edge_runtime.stages._payload import DETECTIONS, MALFORMED, Detection, hits
 from edge_runtime.stages._tracks import Track, associate
 
@@ -39,6 +40,15 @@ class TrackerConfig(DerivingConfig):
     max_tracks: int = Field(64, ge=1, le=10000, description="Open tracks at most; beyond, detections start none.")
 
 
+@dataclass(frozen=True, slots=True)
+class TrackedBox:
+    """A confirmed track seen on a frame: what the console draws (the result envelopes are not changed)."""
+
+    track_id: int
+    label: str
+    box: Box
+
+
 class TrackerStage(DerivingStage):
     """Emits ``event`` results on the stream ``<stream>:<name>``, payload ``type`` new | update | end."""
 
@@ -48,6 +58,7 @@ class TrackerStage(DerivingStage):
         self._tracks: list[Track] = []
         self._next_id = 1
         self._model: ModelRef | None = None
+        self.latest: tuple[int, list[TrackedBox]] = (-1, [])  # (frame seq, confirmed tracks matched on it)
 
     @property
     def open_tracks(self) -> int:
@@ -66,7 +77,14 @@ class TrackerStage(DerivingStage):
         events += self._missed(missed, ts, result.t_capture)
         events += self._matched(pairs, ts, result.t_capture)
         events += self._start(fresh, ts, result.t_capture)
+        self.latest = (result.seq, self._seen_at(ts))
         return self.passed(result) + events
+
+    def _seen_at(self, ts: float) -> list[TrackedBox]:
+        """The confirmed tracks matched (or started) on the frame captured at `ts`."""
+        return [
+            TrackedBox(t.track_id, t.label, t.box) for t in self._tracks if t.track_id is not None and t.last_ts == ts
+        ]
 
     def _event(self, kind: str, track: Track, ts: float, t_capture: float | None, reason: str = "") -> Result:
         payload = track.ending(reason) if kind == "end" else track.summary()

@@ -3,8 +3,9 @@
 Every `interval_s` the sensors are read (in a worker thread: sysfs can stall); the hottest zone and the Pi's
 throttle flags decide the state. A state's actions lower the share of frames the configured classes (`normal`,
 `low`) submit to the accelerator: a stream keeps `fps_factor` of its frames, evenly spread (each frame earns
-`fps_factor` credit; one whole credit sends a frame), `pause_low` stops `low` streams, and `lanes` runs the
-accelerator on fewer lanes (reserved ones kept). A shed frame ends as
+`fps_factor` credit; one whole credit sends a frame), `pause_low` stops `low` streams, `lanes` runs the
+accelerator on fewer lanes (reserved ones kept), and `threads` rebuilds the interpreters with fewer threads
+(through the model-swap path). A shed frame ends as
 a ``thermal`` drop of its stream. `high` and `critical` are never touched. Every change is logged and counted.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,6 +28,7 @@ log = logging.getLogger("edge_runtime.thermal")
 
 Submit = Callable[[Job], "asyncio.Future[Outcome]"]
 _EPSILON = 1e-9
+EVENTS_KEPT = 16  # the latest state changes, for the stats topic and the console
 
 
 def next_state(state: ThermalState, readings: Readings, config: ThermalConfig) -> ThermalState:
@@ -57,6 +59,8 @@ class ThermalController:
         config: ThermalConfig,
         drops_for: Callable[[str], DropCounter],
         use_lanes: Callable[[int | None], None] | None = None,
+        *,
+        use_threads: Callable[[int | None], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -64,11 +68,14 @@ class ThermalController:
         self.readings = Readings()
         self.changes: Counter[str] = Counter()  # "normal->warm": n
         self.shed: Counter[str] = Counter()  # frames shed, by stream
+        self.events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
         self.since = clock()
         self._clock = clock
         self._drops_for = drops_for
         self._use_lanes = use_lanes
         self.lanes: int | None = None  # the state's lane limit (None: all lanes)
+        self._use_threads = use_threads
+        self.threads: int | None = None  # the state's interpreter thread limit (None: as configured)
         self._shares: dict[str, float] = {}
         self._credit: dict[str, float] = {}
 
@@ -90,12 +97,21 @@ class ThermalController:
         self.lanes = actions.lanes if actions is not None else None
         if self._use_lanes is not None:
             self._use_lanes(self.lanes)
+        self._set_threads(actions.threads if actions is not None else None)
         hottest = readings.hottest_c
         heat = "no temperature" if hottest is None else f"hottest zone {hottest:.1f} C"
         flags = ", ".join(k for k, v in readings.flags().items() if v)
         doing = ", ".join(f"{c} at {f:.0%} of its frames" for c, f in sorted(self._shares.items())) or "no shedding"
         doing += f", {self.lanes} lane(s)" if self.lanes is not None else ""
+        doing += f", {self.threads} thread(s) per interpreter" if self.threads is not None else ""
         log.warning("thermal: %s -> %s (%s%s): %s", old, state, heat, f"; {flags}" if flags else "", doing)
+        self.events.append({"ts": round(self.since, 3), "from": old, "to": state, "hottest_c": hottest})
+
+    def _set_threads(self, threads: int | None) -> None:
+        """Rebuild the interpreters only when the limit changes (each rebuild costs every lane a model load)."""
+        if threads != self.threads and self._use_threads is not None:
+            self._use_threads(threads)
+        self.threads = threads
 
     def gate(self, submit: Submit, classes: Mapping[str, Priority]) -> Submit:
         """Wrap the accelerator's `submit`: frames the state sheds end as `thermal` drops instead. `classes`: each
@@ -132,5 +148,7 @@ class ThermalController:
             "throttled": self.readings.flags(),
             "changes": dict(self.changes),
             "lanes": self.lanes,
+            "threads": self.threads,
             "shed": dict(self.shed),
+            "events": list(self.events),
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from edge_runtime.updates._checks import CanaryResult, UpdateRejected, canary, config_for, load_checked
 from edge_runtime.updates._frames import RecentFrames
 from edge_runtime.updates._health import Health, HealthMonitor, WatchedHandle, WatchedRunner
+from edge_runtime.updates._history import UpdateHistory
 from edge_runtime.updates._restore import load_models
 from edge_runtime.updates._updater import ModelUpdater
 
@@ -17,6 +18,7 @@ __all__ = [
     "HealthMonitor",
     "ModelUpdater",
     "RecentFrames",
+    "UpdateHistory",
     "UpdateRejected",
     "WatchedHandle",
     "WatchedRunner",

@@ -103,3 +103,6 @@ class WatchedHandle:
 
     def instantiate(self) -> WatchedRunner:
         return WatchedRunner(self.inner.instantiate(), self.monitor)
+
+    def with_threads(self, threads: int | None) -> WatchedHandle:
+        return WatchedHandle(self.inner.with_threads(threads), self.monitor)

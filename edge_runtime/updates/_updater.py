@@ -36,6 +36,7 @@ from edge_runtime.sections import AcceleratorConfig
 from edge_runtime.updates._checks import CanaryResult, UpdateRejected, canary, load_checked
 from edge_runtime.updates._frames import RecentFrames
 from edge_runtime.updates._health import HealthMonitor, WatchedHandle
+from edge_runtime.updates._history import UpdateHistory
 from edge_runtime.updates._watch import watch
 
 log = logging.getLogger("edge_runtime.updates")
@@ -68,6 +69,8 @@ class ModelUpdater:
         keys = keys if keys is not None else TrustedKeys.load(base_dir / p for p in config.trusted_keys)
         self.receiver = ModelReceiver(device, config=config, keys=keys, store=self.store, inventory=self.inventory)
         self.inbox = ModelInbox(link, self.receiver, self, push_topics(prefix, device, config.groups))
+        self.history = UpdateHistory()  # received / verified / active / rejected / rolled_back, for the console
+        self.inbox.observers.append(self.history.record)
         self.previous: dict[str, tuple[StoredModel, ModelHandle]] = {}  # kept loaded for a rollback
         self._watches: dict[str, asyncio.Task[None]] = {}
         self._group: TaskGroup | None = None

@@ -144,8 +144,8 @@ def test_missing_model_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_demo_config_finds_the_face(tmp_path: Path) -> None:
-    """configs/demo.yaml as a user runs it: astronaut has a face, coffee has none; the panning video finds the
-    face too; the sensor stream makes windows."""
+    """configs/demo.yaml as a user runs it: astronaut has a face (and its landmarks), coffee has none; the panning
+    video finds the person; the sensor stream makes windows."""
     env = {**os.environ, "EDGE_HTTP_PORT": str(free_port())}
     demo_images = ROOT / "var" / "demo" / "images"
     subprocess.run([sys.executable, "-m", "edge_runtime.demo", str(demo_images)], check=True)
@@ -162,17 +162,21 @@ def test_demo_config_finds_the_face(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     by_source: dict[str, int] = {}
+    landmarks: dict[str, int] = {}
     kinds: dict[str, set[str]] = {}
     for line in results.read_text().splitlines():
         env_ = json.loads(line)
         kinds.setdefault(env_["stream"], set()).add(env_["kind"])
         if env_["stream"] == "photos":
             by_source[Path(env_["source"]).name] = len(env_["payload"]["detections"])
+            for detection in env_["payload"]["detections"]:
+                landmarks[Path(env_["source"]).name] = len(detection["sub"]["payload"]["points"])
         elif env_["stream"] == "pan":
             by_source["pan"] = max(by_source.get("pan", 0), len(env_["payload"]["detections"]))
     assert kinds["temperature:avg5s"] == {"window"}, kinds
-    assert by_source["pan"] >= 1  # the face crosses the view
+    assert by_source["pan"] >= 1  # the person crosses the view (motion gate -> person detector)
     assert by_source["01-astronaut.png"] == 1
+    assert landmarks["01-astronaut.png"] == 468  # the face stream's cascade: landmarks on the face
     assert by_source["02-coffee.png"] == 0
     assert "[photos] " in proc.stdout
 

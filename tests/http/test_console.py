@@ -97,7 +97,8 @@ def test_metrics_pass_promtool(demo: Served, tmp_path: Path) -> None:
     assert code == 200
     text = body.decode()
     for name in ("edge_stream_frames_total", "edge_stream_drops_total", "edge_stream_latency_seconds_bucket",
-                 "edge_lane_busy_ratio", "edge_model_info", "edge_process_cpu_seconds_total"):  # fmt: skip
+                 "edge_lane_busy_ratio", "edge_model_info", "edge_process_cpu_seconds_total",
+                 'outcome="gated"', "edge_stream_gate_seconds", "edge_cascade_crops_total"):  # fmt: skip
         assert name in text, name
     promtool = shutil.which("promtool")
     assert promtool, "promtool is missing: scripts/setup.sh --test installs prometheus"

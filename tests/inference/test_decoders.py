@@ -93,7 +93,9 @@ def test_yolo_v8_nms_within_class_and_pixel_coords() -> None:
     agnostic = build_decoder(
         YoloDecoderConfig(variant="v8", threshold=0.25, class_agnostic=True), _io(("out", (1, 6, 4)))
     )
-    assert agnostic.decode([_v8_head(rows)]).class_ids.tolist() == [0]
+    agnostic_out = agnostic.decode([_v8_head(rows)])
+    assert isinstance(agnostic_out, Detections)
+    assert agnostic_out.class_ids.tolist() == [0]
 
 
 def test_yolo_v5_objectness_times_class() -> None:

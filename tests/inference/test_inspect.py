@@ -41,5 +41,6 @@ def test_fetch_is_idempotent_and_knows_its_models(blazeface_path: Path) -> None:
     before = blazeface_path.stat().st_mtime_ns
     assert fetch("face_detection_short_range", blazeface_path.parent) == blazeface_path
     assert blazeface_path.stat().st_mtime_ns == before
-    with pytest.raises(ModelError, match=r"^unknown shipped model 'nope' \(known: face_detection_short_range\)$"):
+    known = "face_detection_short_range, face_landmark, pose_detection"
+    with pytest.raises(ModelError, match=rf"^unknown shipped model 'nope' \(known: {known}\)$"):
         fetch("nope", blazeface_path.parent)

@@ -84,7 +84,10 @@ def test_a_stuck_job_ends_stuck_and_a_fresh_lane_serves_the_next_frames_within_a
                 assert served.payload["thread"] == "lane-0.1"  # the fresh lane, while the old one still hangs
                 assert took < 1.0, f"the fresh lane served after {took:.2f} s"
                 snap = service.snapshot()
+                events = snap["watchdog"].pop("events")
                 assert snap["watchdog"] == {"stalls": {"m": 1}, "lanes_replaced": 1, "unhealthy": []}
+                assert [(e["lane"], e["model"]) for e in events] == [("lane-0", "m")]
+                assert events[0]["ran_s"] >= 0.2
                 assert (snap["lanes"][0]["stuck"], snap["lanes"][0]["jobs"]) == (1, 2)
                 assert snap["streams"]["cam"]["drops"] == {"stuck": 1}
                 accounted(service)

@@ -86,7 +86,8 @@ function updatePanels(st) {
   else {
     const up = st.cloud.link.connected;
     cloud.append(el("div", { class: up ? "up" : "down" }, `${st.cloud.link.link || "link"} ${up ? "up" : "down"}`),
-      el("div", {}, `outbox: ${st.cloud.outbox.entries ?? "-"} entries, ${st.cloud.outbox.bytes ?? "-"} bytes`),
+      el("div", {}, `outbox: ${st.cloud.outbox.entries ?? "-"} entries, ${st.cloud.outbox.bytes ?? "-"} bytes, ` +
+        `oldest ${st.cloud.outbox.oldest_age_s == null ? "-" : st.cloud.outbox.oldest_age_s.toFixed(1) + " s"}`),
       el("div", {}, `committed ${st.cloud.committed}, delivered ${st.cloud.delivered}`));
   }
   const events = document.getElementById("events"); events.replaceChildren();
@@ -95,6 +96,20 @@ function updatePanels(st) {
     events.append(el("li", {}, `${when} ${e.stream} ${e.kind}: ${JSON.stringify(e.payload).slice(0, 160)}`));
   }
   if (!st.events.length) events.append(el("li", {}, "none yet"));
+  updateHistory(st.model_updates);
+}
+
+// Model pushes, newest first: received / verified / active / rejected (reason) / rolled_back.
+function updateHistory(history) {
+  const list = document.getElementById("updates"); list.replaceChildren();
+  if (history === null) { list.append(el("li", {}, "model updates are not configured")); return; }
+  for (const h of history) {
+    const when = new Date(h.ts * 1000).toLocaleTimeString();
+    const why = h.reason ? `: ${h.reason}` : "";
+    const back = h.restored_version ? ` (now v${h.restored_version})` : "";
+    list.append(el("li", { class: `update ${h.state}` }, `${when} ${h.name ?? "?"} v${h.version ?? "?"} ${h.state}${back}${why}`));
+  }
+  if (!history.length) list.append(el("li", {}, "none yet"));
 }
 
 // Frames reload at the server's jpeg_fps at most, each tile only after its previous frame arrived.

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from edge_runtime.inference.decoders._base import Classes, Decoded, Decoder, Detections, ModelIO
+from edge_runtime.inference.decoders._base import Classes, Decoded, Decoder, Detections, Landmarks, ModelIO
 from edge_runtime.inference.decoders.anchors import AnchorsDecoder, AnchorsDecoderConfig
 from edge_runtime.inference.decoders.blazeface import BLAZEFACE_INPUT, BlazeFaceDecoderConfig, build_blazeface
 from edge_runtime.inference.decoders.classification import ClassificationDecoder, ClassificationDecoderConfig
+from edge_runtime.inference.decoders.landmarks import LandmarksDecoder, LandmarksDecoderConfig
 from edge_runtime.inference.decoders.ssd_postprocess import SsdPostprocessDecoder, SsdPostprocessDecoderConfig
 from edge_runtime.inference.decoders.yolo import YoloDecoder, YoloDecoderConfig
 
@@ -18,11 +19,13 @@ DecoderConfig = Annotated[
     | SsdPostprocessDecoderConfig
     | YoloDecoderConfig
     | AnchorsDecoderConfig
-    | BlazeFaceDecoderConfig,
+    | BlazeFaceDecoderConfig
+    | LandmarksDecoderConfig,
     Field(discriminator="type"),
 ]
 
-DECODER_KINDS = ("classification", "ssd_postprocess", "yolo", "anchors", "blazeface")
+DECODER_KINDS = ("classification", "ssd_postprocess", "yolo", "anchors", "blazeface", "landmarks")
+DETECTOR_KINDS = ("ssd_postprocess", "yolo", "anchors", "blazeface")  # decoders whose results are boxes
 
 _INPUT_DEFAULTS: dict[str, dict[str, Any]] = {
     "blazeface": BLAZEFACE_INPUT,
@@ -40,6 +43,8 @@ def build_decoder(config: DecoderConfig, io: ModelIO) -> Decoder:
         return YoloDecoder(config, io)
     if isinstance(config, AnchorsDecoderConfig):
         return AnchorsDecoder(config, io)
+    if isinstance(config, LandmarksDecoderConfig):
+        return LandmarksDecoder(config, io)
     return build_blazeface(config, io)
 
 
@@ -50,6 +55,7 @@ def input_defaults(config: DecoderConfig) -> dict[str, Any]:
 
 __all__ = [
     "DECODER_KINDS",
+    "DETECTOR_KINDS",
     "AnchorsDecoderConfig",
     "BlazeFaceDecoderConfig",
     "Classes",
@@ -58,6 +64,8 @@ __all__ = [
     "Decoder",
     "DecoderConfig",
     "Detections",
+    "Landmarks",
+    "LandmarksDecoderConfig",
     "ModelIO",
     "SsdPostprocessDecoderConfig",
     "YoloDecoderConfig",

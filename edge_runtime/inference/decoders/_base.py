@@ -36,7 +36,15 @@ class Classes:
     class_ids: IntArray
 
 
-Decoded = Detections | Classes
+@dataclass(frozen=True, slots=True)
+class Landmarks:
+    """Points normalized to the model input: x / width, y / height (and z / width); none when not present."""
+
+    points: FloatArray  # (N, 2) or (N, 3)
+    presence: float | None
+
+
+Decoded = Detections | Classes | Landmarks
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +63,7 @@ class ModelIO:
 class Decoder(Protocol):
     """Turns the dequantized outputs of one invoke into detections or classes."""
 
-    kind: str  # "detections" | "classification"
+    kind: str  # "detections" | "classification" | "landmarks"
     num_classes: int | None  # known from the tensors, for the labels check; None when the model cannot say
     default_labels: tuple[str, ...] | None  # labels a preset brings (e.g. ("face",)), used when the config has none
 
