@@ -300,8 +300,7 @@ class Connection:
         everything sent before (acknowledgements of received messages included). Without it, a client that comes
         back at once under the same id can take the session over before the broker read the last PUBACKs, and
         the broker sends those messages again."""
-        with contextlib.suppress(asyncio.TimeoutError, LinkDown):
-            await asyncio.wait_for(asyncio.shield(self._round_trip()), timeout)
+        await wait_settled(self._round_trip(), timeout)  # a lost link settles it too (its LinkDown is retrieved)
         if not self._lost.done() and self._client.disconnect() == _OK:
             await wait_settled(self._lost, timeout)
         self.abort()
