@@ -65,6 +65,21 @@ def test_relay_without_zmq() -> None:
     assert _one_line(stderr) == expected
 
 
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        (["--zmq", "tcp://127.0.0.1:1", "--curve-key", "k.key_secret"],
+         "edge-cloud: CURVE needs both --curve-key and --curve-server-key"),
+        (["--mqtt", "127.0.0.1:1", "--curve-key", "k.key_secret"],
+         "edge-cloud: --curve-key and --curve-server-key go with --zmq (MQTT uses broker TLS)"),
+    ],
+)
+def test_pusher_curve_arguments_that_do_not_fit(push: list[str], link: list[str], expected: str) -> None:
+    status, stderr = _run(*push, *link)
+    assert status == 1
+    assert _one_line(stderr) == expected
+
+
 @pytest.mark.parametrize("command", [["models", "status", "--device", "dev1"], ["listen"]])
 def test_mqtt_without_a_port(command: list[str]) -> None:
     status, stderr = _run(*command, "--mqtt", "nohostport")

@@ -31,12 +31,13 @@ class Keys:
     pusher: CurveConfig
 
 
-def _keys(tmp: Path, *, device_allowed: bool) -> Keys:
-    """A listener key directory, and device and pusher key pairs; the pusher is allowed, the device when asked."""
+def _keys(tmp: Path, *, device_allowed: bool = True, pusher_allowed: bool = True) -> Keys:
+    """A listener key directory, and device and pusher key pairs, each in ``clients/`` when allowed."""
     server_dir = tmp / "curve" / "cloud"
     server_public = make_server_dir(server_dir)
     pairs = {name: make_keypair(tmp / "curve" / name, name) for name in (DEVICE, "pusher")}
-    allow_client(server_dir, pairs["pusher"][0])
+    if pusher_allowed:
+        allow_client(server_dir, pairs["pusher"][0])
     if device_allowed:
         allow_client(server_dir, pairs[DEVICE][0])
     device, pusher = (CurveConfig(server_key=server_public, client_key=pairs[n][1]) for n in (DEVICE, "pusher"))
@@ -56,7 +57,7 @@ async def _drain(source: ZmqSource) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _links(keys: Keys | None = None) -> AsyncIterator[Links]:
+async def _links(keys: Keys | None = None, *, pusher_in: bool = True) -> AsyncIterator[Links]:
     """The listener with its relay, a device transport connected to it and a pusher connected to the relay."""
     endpoint = f"tcp://127.0.0.1:{free_port()}"
     source = ZmqSource(endpoint, lambda _: None, keys.server_dir if keys else None,
@@ -68,7 +69,8 @@ async def _links(keys: Keys | None = None) -> AsyncIterator[Links]:
         device = ZmqTransport(ZmqConfig(endpoint=endpoint, curve=keys.device if keys else None), DEVICE)
         pusher = ZmqCloudLink(source.relay.endpoint, curve=keys.pusher if keys else None)
         tasks += [asyncio.create_task(device.run(), name="device"), asyncio.create_task(pusher.run(), name="pusher")]
-        await wait_for(lambda: source.relay is not None and source.relay.pushers, 5, "the pusher's hello")
+        if pusher_in:
+            await wait_for(lambda: source.relay is not None and source.relay.pushers, 5, "the pusher's hello")
         yield Links(source.relay, device, pusher)
     finally:
         for task in reversed(tasks):
@@ -129,5 +131,22 @@ def test_a_device_with_an_unknown_curve_key_never_gets_the_push(tmp_path: Path) 
                 assert device.sha256 == old
                 assert device.service.model("digits").ref.version == 1
                 assert links.device.last_error is not None
+
+    asyncio.run(scenario())
+
+
+def test_a_pusher_with_an_unknown_curve_key_reaches_no_device(tmp_path: Path) -> None:
+    cloud = Cloud(tmp_path)
+
+    async def scenario() -> None:
+        async with _links(_keys(tmp_path, pusher_allowed=False), pusher_in=False) as links:
+            await wait_for(lambda: DEVICE.encode() in links.relay.devices, 5, "the device's hello over CURVE")
+            device = Device(tmp_path, cloud, links.device)
+            old = device.sha256
+            async with device.running():
+                final = await cloud.push(links.pusher, MODELS / "test_alt.tflite", 2, timeout=2.0, chunk_size=1024)
+                assert final == {}
+                assert links.relay.pushers == set()
+                assert device.sha256 == old
 
     asyncio.run(scenario())
