@@ -70,12 +70,22 @@ def secure_server(context: zmq.asyncio.Context, sock: zmq.asyncio.Socket, curve_
 
     Call before `sock` binds, so no peer connects unchecked; stop the returned authenticator with the socket.
     """
-    public, secret = load_pair(curve_dir / "server.key_secret")
     clients = curve_dir / "clients"
     if not clients.is_dir():
         raise LinkError(f"--curve-dir {curve_dir}: no clients/ directory of allowed device keys")
     auth = AsyncioAuthenticator(context)
     auth.start()
     auth.configure_curve(domain="*", location=str(clients))
-    sock.curve_publickey, sock.curve_secretkey, sock.curve_server = public, secret, True
+    try:
+        server_keys(sock, curve_dir)
+    except LinkError:
+        auth.stop()
+        raise
     return auth
+
+
+def server_keys(sock: zmq.asyncio.Socket, curve_dir: Path) -> None:
+    """CURVE server keys on one more socket of a context whose authenticator `secure_server` started: that
+    authenticator checks this socket's peers too (one ZAP handler per context)."""
+    public, secret = load_pair(curve_dir / "server.key_secret")
+    sock.curve_publickey, sock.curve_secretkey, sock.curve_server = public, secret, True

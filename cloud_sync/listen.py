@@ -25,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     link = p.add_mutually_exclusive_group(required=True)
     link.add_argument("--mqtt", metavar="HOST:PORT", help="subscribe on this MQTT broker")
     link.add_argument("--zmq-bind", metavar="ENDPOINT", help="bind a ZeroMQ ROUTER, e.g. tcp://0.0.0.0:5555")
+    p.add_argument("--relay-bind", metavar="ENDPOINT",
+                   help="with --zmq-bind: bind the model relay here; `edge-cloud models ... --zmq ENDPOINT` pushes "
+                   "through it on the devices' one connection")
     p.add_argument("--curve-dir", type=Path, help="ZeroMQ CURVE keys: server.key_secret and clients/*.key")
     p.add_argument("--ca", type=Path, help="MQTT TLS: CA that signed the broker's certificate")
     p.add_argument("--cert", type=Path, help="MQTT TLS: client certificate")
@@ -48,8 +51,10 @@ def _source(args: argparse.Namespace) -> MqttSource | ZmqSource:
     def ready(text: str) -> None:
         print(f"edge-cloud listen: {text}", file=sys.stderr, flush=True)
 
+    if args.relay_bind and not args.zmq_bind:
+        raise SystemExit("edge-cloud listen: --relay-bind goes with --zmq-bind (over MQTT, pushes use the broker)")
     if args.zmq_bind:
-        return ZmqSource(args.zmq_bind, ready, args.curve_dir)
+        return ZmqSource(args.zmq_bind, ready, args.curve_dir, relay_bind=args.relay_bind, prefix=args.prefix)
     host, port = host_port(args.mqtt)
     tls = TlsConfig(ca=args.ca, cert=args.cert, key=args.key) if args.ca or args.cert else None
     options = MqttOptions(host, port, args.prefix, args.qos, args.client_id, tls, args.username, args.password)

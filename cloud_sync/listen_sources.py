@@ -6,6 +6,7 @@ A source yields batches; `ack()` is called once the batch is stored (ZeroMQ then
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +24,7 @@ from cloud_sync.backoff import Backoff
 from cloud_sync.config import TlsConfig
 from cloud_sync.counters import Drops
 from cloud_sync.curve import secure_server
+from cloud_sync.relay import ModelRelay, is_model_reply
 from cloud_sync.zmq_link import configure
 
 log = logging.getLogger("cloud_sync.listen")
@@ -141,8 +143,14 @@ class MqttSource:
 class ZmqSource:
     """A ROUTER bound on `bind`; with `curve_dir`, CURVE server keys and the allowed client keys (see curve.py)."""
 
-    def __init__(self, bind: str, ready: Callable[[str], None], curve_dir: Path | None = None, hwm: int = 10000):
+    def __init__(
+        self, bind: str, ready: Callable[[str], None], curve_dir: Path | None = None, hwm: int = 10000, *,
+        relay_bind: str | None = None, prefix: str = "edge",
+    ) -> None:  # fmt: skip
         self.bind = bind
+        self.relay_bind = relay_bind
+        self.prefix = prefix
+        self.relay: ModelRelay | None = None
         self.curve_dir = curve_dir
         self.hwm = hwm
         self.drops = Drops()
@@ -160,27 +168,50 @@ class ZmqSource:
         sock = ctx.socket(zmq.ROUTER)
         configure(sock, self.hwm)
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a device that reconnects takes its routing id over
         auth = self._secure(ctx, sock)
+        relaying: asyncio.Task[None] | None = None
         try:
             try:
                 sock.bind(self.bind)
             except zmq.ZMQError as exc:
                 raise LinkError(f"zmq bind {self.bind}: {exc}") from None
             self._sock = sock
-            self._ready(f"bound zmq {self.bind}" + (" (CURVE)" if auth else ""))
+            relaying = self._start_relay(ctx, sock)
+            self._ready(f"bound zmq {self.bind}" + (" (CURVE)" if auth else "") + self._relay_text())
             while True:
                 yield await self._batch(sock)
         finally:
             self._sock = None
+            if relaying is not None:
+                relaying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relaying
+            if self.relay is not None:
+                self.relay.close()
             if auth is not None:
                 auth.stop()
             sock.close(0)
             ctx.term()
 
+    def _start_relay(self, ctx: zmq.asyncio.Context, sock: zmq.asyncio.Socket) -> asyncio.Task[None] | None:
+        if self.relay_bind is None:
+            return None
+        self.relay = ModelRelay(ctx, self.relay_bind, sock, prefix=self.prefix, curve_dir=self.curve_dir)
+        return asyncio.create_task(self.relay.run(), name="listen:model-relay")
+
+    def _relay_text(self) -> str:
+        return f", model relay on {self.relay.endpoint}" if self.relay is not None else ""
+
     async def _batch(self, sock: zmq.asyncio.Socket) -> list[Received]:
         batch: list[Received] = []
         frames = await sock.recv_multipart()
         while True:
+            if self.relay is not None:
+                self.relay.heard_from(frames[0])
+                if len(frames) == 5 and frames[1] == b"msg" and is_model_reply(frames[3].decode(errors="replace")):
+                    await self.relay.to_pushers(frames[3], frames[4])
+                    frames = [frames[0]]  # not an envelope: neither stored nor acked
             if len(frames) == 5 and frames[1] == b"msg":
                 self._pending.setdefault(frames[0], []).append(frames[2])
                 batch.append(Received(frames[3].decode(errors="replace"), frames[4]))

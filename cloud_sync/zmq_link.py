@@ -1,7 +1,9 @@
 """ZeroMQ transport: a DEALER on the device, application acks from the cloud ROUTER.
 
 Frames, device to cloud: ``[b"msg", id, topic, payload]`` (id: ASCII decimal outbox id).
-Cloud to device: ``[b"ack", id, id, ...]`` once the envelopes are stored, and ``[b"push", topic, payload]``.
+Cloud to device: ``[b"ack", id, id, ...]`` once the envelopes are stored, and ``[b"push", topic, payload]``
+(model pushes the listener relays, see `cloud_sync.relay`). The DEALER's routing id is the device id; it says
+``[b"hello"]`` after each handshake, so the listener knows it before it sends anything.
 Sends never block: at the high-water mark (or with no live peer, since IMMEDIATE is set) a send is deferred,
 counted as ``hwm_deferred``, and the entry stays in the outbox. Unacked messages are sent again after
 `ack_timeout`. ZeroMQ reconnects by itself, doubling its interval up to `backoff_max`.
@@ -27,6 +29,7 @@ from cloud_sync.envelope import Inbound, Message, device_topic
 from cloud_sync.inbound import Handler, Subscriptions
 
 log = logging.getLogger("cloud_sync.zmq")
+HELLO = b"hello"
 _EVENT_TEXT: dict[int, str | None] = {
     int(zmq.EVENT_HANDSHAKE_SUCCEEDED): None,
     int(zmq.EVENT_HANDSHAKE_FAILED_AUTH): "CURVE authentication refused by the server",
@@ -71,6 +74,7 @@ class ZmqTransport:
         sock = ctx.socket(zmq.DEALER)
         configure(sock, cfg.hwm)
         sock.setsockopt(zmq.IMMEDIATE, 1)
+        sock.setsockopt(zmq.ROUTING_ID, self.device.encode())
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, int(cfg.backoff_max * 1000))
         sock.setsockopt(zmq.HEARTBEAT_IVL, 1000)
@@ -88,7 +92,7 @@ class ZmqTransport:
             sock.connect(self.config.endpoint)
             self._sock = sock
             self._ready.set()
-            await asyncio.gather(self._receive(sock), self._watch(monitor))
+            await asyncio.gather(self._receive(sock), self._watch(sock, monitor))
         finally:
             self._ready.clear()
             self._up = False
@@ -130,14 +134,16 @@ class ZmqTransport:
             self._outstanding.discard(msg_id)
             self._acked.append(msg_id)
 
-    async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
-        """Turn handshake failures into `last_error` (and a log line when it changes)."""
+    async def _watch(self, sock: zmq.asyncio.Socket, monitor: zmq.asyncio.Socket) -> None:
+        """Turn handshake failures into `last_error` (and a log line when it changes); hello after a handshake."""
         while True:
             event = parse_monitor_message(await monitor.recv_multipart())
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.handshakes += 1
                 self.last_error = None
                 self._up = True
+                with contextlib.suppress(zmq.Again):
+                    await sock.send_multipart([HELLO], flags=zmq.NOBLOCK)
             elif event["event"] == zmq.EVENT_DISCONNECTED:
                 self._up = False
             elif event["event"] in _EVENT_TEXT:

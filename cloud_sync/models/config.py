@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cloud_sync.config import ByteSize, Duration
 
@@ -48,12 +49,20 @@ class ModelUpdatesConfig(_Strict):
     )
     dir: Path = Field(Path("var/models"), description="The model store (versions and active.json per model).")
     groups: list[str] = Field(default_factory=list, description="Groups this device takes group pushes for.")
-    zmq_endpoint: str | None = Field(
-        None, description="ZeroMQ only: the cloud's model ROUTER endpoint (results go to cloud.zmq.endpoint)."
-    )
     max_bytes: ByteSize = Field(64 * 1024**2, gt=0, description="Largest model accepted (e.g. 64MiB), checked first.")
     window: int = Field(16, ge=1, le=1024, description="Chunks requested at a time (the transfer's flow control).")
     need_timeout: Duration = Field(2.0, gt=0, description="Ask again for requested chunks not seen for this long.")
     transfer_timeout: Duration = Field(120.0, gt=0, description="Give up a transfer that makes no progress this long.")
     canary: CanaryConfig = Field(default_factory=CanaryConfig, description="Checks before the swap.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Watch after the swap.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_model_endpoint(cls, data: Any) -> Any:
+        """The key of the former second ZeroMQ socket: refused with what to do instead."""
+        if isinstance(data, dict) and "zmq_endpoint" in data:
+            raise ValueError(
+                "zmq_endpoint is gone: over ZeroMQ, model pushes travel on cloud.zmq.endpoint (the listener relays "
+                "them: edge-cloud listen --relay-bind); remove the key"
+            )
+        return data

@@ -9,10 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cloud_sync import LinkError, Transport, Uplink, make_transport
+from cloud_sync import Transport, Uplink, make_transport
 from cloud_sync.envelope import Envelope
 from cloud_sync.models import KeyFileError, ModelUpdatesConfig
-from cloud_sync.models.zmq import ZmqDeviceLink
 from edge_runtime.cascade import CascadeStep
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
@@ -337,21 +336,13 @@ def _model_updates(
     base_dir: Path,
     plan: RuntimePlan,
 ) -> tuple[dict[str, Background], UpdateHistory]:
-    """Signed model pushes: over MQTT on the device's one link (the uplink runs it); over ZeroMQ on the cloud's
-    model ROUTER (`cloud.models.zmq_endpoint`), a socket of its own."""
+    """Signed model pushes on the device's one link, MQTT or ZeroMQ (the uplink runs it; over ZeroMQ the
+    listener relays the pushes, see `cloud_sync.relay`)."""
     device = config.device.id
-    link: Transport | ZmqDeviceLink
     background: dict[str, Background] = {}
-    if cloud.mqtt is not None and transport is not None:
-        link = transport
-    elif cloud.zmq is not None and updates.zmq_endpoint is not None:
-        try:
-            link = ZmqDeviceLink(updates.zmq_endpoint, device, updates.groups, cloud.topic_prefix, cloud.zmq.curve)
-        except LinkError as exc:
-            raise ModelError(f"cloud.zmq.curve: {exc}") from None
-        background["models:link"] = link.run
-    else:
-        raise ModelError("cloud.models: model updates need cloud.mqtt, or cloud.zmq with cloud.models.zmq_endpoint")
+    if transport is None:
+        raise ModelError("cloud.models: model updates need cloud.mqtt or cloud.zmq")
+    link = transport
     try:
         updater = ModelUpdater(
             service=service, models=config.models, accel=config.accelerator, base_dir=base_dir,

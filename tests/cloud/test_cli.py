@@ -37,24 +37,47 @@ def _one_line(stderr: str) -> str:
     return lines[0]
 
 
-def test_zmq_endpoint_that_cannot_be_bound(push: list[str]) -> None:
+def test_zmq_relay_endpoint_that_cannot_be_connected(push: list[str]) -> None:
     status, stderr = _run(*push, "--zmq", "bogus://x")
     assert status == 1
     line = _one_line(stderr)
-    assert line.startswith("edge-cloud models: error: zmq bind bogus://x: "), line
+    assert line.startswith("edge-cloud models: cannot bind/connect bogus://x: "), line
     assert "Protocol not supported" in line
 
 
-def test_zmq_port_in_use() -> None:
+def test_zmq_relay_port_in_use() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         endpoint = f"tcp://127.0.0.1:{taken.getsockname()[1]}"
-        status, stderr = _run("models", "status", "--device", "dev1", "--zmq", endpoint, "--timeout", "1")
+        status, stderr = _run("listen", "--zmq-bind", "tcp://127.0.0.1:*", "--relay-bind", endpoint, "--duration", "5")
     assert status == 1
-    line = _one_line(stderr)
-    assert line.startswith(f"edge-cloud models: error: zmq bind {endpoint}: "), line
+    assert "Traceback" not in stderr
+    line = stderr.strip().splitlines()[-1]
+    assert line.startswith(f"edge-cloud listen: error: zmq bind {endpoint}: "), stderr
     assert "in use" in line
+
+
+def test_relay_without_zmq() -> None:
+    status, stderr = _run("listen", "--mqtt", "127.0.0.1:1", "--relay-bind", "tcp://127.0.0.1:*")
+    assert status != 0
+    expected = "edge-cloud listen: --relay-bind goes with --zmq-bind (over MQTT, pushes use the broker)"
+    assert _one_line(stderr) == expected
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        (["--zmq", "tcp://127.0.0.1:1", "--curve-key", "k.key_secret"],
+         "edge-cloud: CURVE needs both --curve-key and --curve-server-key"),
+        (["--mqtt", "127.0.0.1:1", "--curve-key", "k.key_secret"],
+         "edge-cloud: --curve-key and --curve-server-key go with --zmq (MQTT uses broker TLS)"),
+    ],
+)
+def test_pusher_curve_arguments_that_do_not_fit(push: list[str], link: list[str], expected: str) -> None:
+    status, stderr = _run(*push, *link)
+    assert status == 1
+    assert _one_line(stderr) == expected
 
 
 @pytest.mark.parametrize("command", [["models", "status", "--device", "dev1"], ["listen"]])

@@ -95,7 +95,10 @@ class _Router:
     async def serve(self) -> None:
         lost = False
         while True:
-            ident, _, msg_id, _, payload = await self.sock.recv_multipart()
+            frames = await self.sock.recv_multipart()
+            if frames[1:] == [b"hello"]:  # the device's hello after each handshake
+                continue
+            ident, _, msg_id, _, payload = frames
             seq = int(json.loads(payload)["seq"])
             losing = self.lose if seq == self.lose_seq and not lost else ""
             lost = lost or bool(losing)

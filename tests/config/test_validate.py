@@ -191,3 +191,12 @@ def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"{path}:12:1: not UTF-8 text (byte {len(GOOD.encode()) + 5})"
+
+
+def test_the_former_model_endpoint_key_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cloud = "cloud:\n  zmq: {endpoint: 'tcp://127.0.0.1:5555'}\n  models: {zmq_endpoint: 'tcp://127.0.0.1:5560'}\n"
+    code, err = run_validate(tmp_path, GOOD + cloud, capsys)
+    assert code == 2
+    assert len(err) == 1, err
+    for part in ("cloud.models", "zmq_endpoint is gone", "--relay-bind"):
+        assert part in err[0], err
