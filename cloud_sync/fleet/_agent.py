@@ -9,12 +9,12 @@ is fake: `FakeInstaller` "loads" a model in a set time and fails the canary when
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cloud_sync._compat import TaskGroup
 from cloud_sync.config import CloudConfig, MqttConfig, OutboxConfig
 from cloud_sync.envelope import Envelope
 from cloud_sync.models.config import ModelUpdatesConfig
@@ -26,11 +26,6 @@ from cloud_sync.models.store import ModelStore, StoredModel
 from cloud_sync.models.wire import push_topics
 from cloud_sync.mqtt import MqttTransport
 from cloud_sync.uplink import Uplink
-
-if sys.version_info >= (3, 11):
-    from asyncio import TaskGroup
-else:  # pragma: no cover
-    from taskgroup import TaskGroup
 
 
 @dataclass(frozen=True)
@@ -66,6 +61,10 @@ class FakeInstaller:
     async def install(self, model: StoredModel, manifest: Manifest, report: Report) -> None:
         self.installs += 1
         active = self.serving.get(model.name, (0, ""))
+        if (model.version, model.sha256) == active:  # an earlier push of this version finished meanwhile
+            self.store.discard(model)
+            await report("active", "already serving this version")
+            return
         if manifest.version <= active[0] and not manifest.rollback:
             await report("rejected", f"version {manifest.version} is not newer than the active one")
             return

@@ -12,15 +12,11 @@ import sys
 from pathlib import Path
 
 from cloud_sync._args import host_port
+from cloud_sync._compat import TaskGroup
 from cloud_sync._until import until_stopped
 from cloud_sync.config import MqttConfig
 from cloud_sync.fleet._agent import Agent, AgentSpec
 from cloud_sync.models.keys import TrustedKeys
-
-if sys.version_info >= (3, 11):
-    from asyncio import TaskGroup
-else:  # pragma: no cover
-    from taskgroup import TaskGroup
 
 DRAIN_POLL_S = 0.5
 

@@ -92,6 +92,13 @@ class ModelUpdater:
     async def install(self, model: StoredModel, manifest: Manifest, report: Report) -> None:
         name = model.name
         active = self.service.model(name)
+        if (model.version, model.sha256) == (active.ref.version, active.ref.sha256):
+            # An earlier push of this very version was installed while this one was on its way (a resumed
+            # rollout): the device serves what the cloud asked for, so say so instead of refusing it.
+            log.info("model %r v%d: already serving this version", name, model.version)
+            self.store.discard(model)
+            await report("active", "already serving this version")
+            return
         if manifest.version <= active.ref.version and not manifest.rollback:
             await self._reject(model, report, f"version {manifest.version} is not newer than the active one")
             return
