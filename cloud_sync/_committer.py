@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from cloud_sync.counters import BAD_ENVELOPE, BUFFER_FULL, COMMIT_FAILED, SHUTDOWN, Drops
@@ -66,9 +67,16 @@ class Committer:
         with self._cond:
             return len(self._items)
 
-    def start(self, outbox: Outbox, on_commit: Callable[[list[Any]], None]) -> None:
+    @contextlib.contextmanager
+    def running(self, outbox: Outbox, on_commit: Callable[[list[Any]], None]) -> Iterator[Committer]:
+        """``with committer.running(outbox, on_commit):`` the thread commits while the block runs; leaving the
+        block commits everything accepted so far and ends the thread (blocks: enter and leave from a thread)."""
         self._thread = threading.Thread(target=self._loop, args=(outbox, on_commit), name="outbox-commit", daemon=True)
         self._thread.start()
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def flush(self) -> None:
         """Wait until everything offered so far is committed (blocks: call from a thread)."""

@@ -27,6 +27,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from cloud_sync.envelope import Message
 
 _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
+_GONE = MQTTErrorCode.MQTT_ERR_NO_CONN
+_ROUND_TRIP_FILTER = "$edge-runtime/round-trip"  # never subscribed: unsubscribing it only asks for an answer
 SILENCE_FACTOR = 1.5  # a connection that hears nothing for this many keepalives is lost
 
 
@@ -161,6 +163,7 @@ class Connection:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         client.on_message = self._on_message_cb
         client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = self._on_register_write
@@ -242,6 +245,18 @@ class Connection:
         except asyncio.TimeoutError:
             raise LinkDown(f"subscribe {topic}: no SUBACK within {timeout:g} s") from None
 
+    def _round_trip(self) -> asyncio.Future[None]:
+        """UNSUBSCRIBE a filter nobody subscribes; the future settles with the UNSUBACK (or LinkDown)."""
+        future: asyncio.Future[None] = self._loop.create_future()
+        rc, mid = (_GONE, None) if self._lost.done() else self._client.unsubscribe(_ROUND_TRIP_FILTER)
+        if rc != _OK or mid is None:
+            future.set_exception(LinkDown(f"round trip: {paho.error_string(rc)}"))
+            future.exception()
+        else:
+            self._subacks[mid] = future
+            future.add_done_callback(lambda _: self._subacks.pop(mid, None))
+        return future
+
     def request_subscription(self, topic: str, qos: int = 1) -> asyncio.Future[None]:
         """Send SUBSCRIBE without waiting; the future settles with the SUBACK (or LinkDown)."""
         future: asyncio.Future[None] = self._loop.create_future()
@@ -281,7 +296,14 @@ class Connection:
         return self._lost.done()
 
     async def close(self, timeout: float = 2.0) -> None:
-        """A clean DISCONNECT (the broker then keeps the Last Will to itself), then release everything."""
+        """A clean DISCONNECT (the broker then keeps the Last Will to itself), then release everything.
+
+        First a round trip: the broker answers packets in order, so once it has answered, it has processed
+        everything sent before (acknowledgements of received messages included). Without it, a client that comes
+        back at once under the same id can take the session over before the broker read the last PUBACKs, and
+        the broker sends those messages again."""
+        with contextlib.suppress(asyncio.TimeoutError, LinkDown):
+            await asyncio.wait_for(asyncio.shield(self._round_trip()), timeout)
         if not self._lost.done() and self._client.disconnect() == _OK:
             with contextlib.suppress(asyncio.TimeoutError, LinkDown):
                 await asyncio.wait_for(asyncio.shield(self._lost), timeout)
@@ -375,6 +397,11 @@ class Connection:
         if any(r.is_failure for r in reasons):
             future.set_exception(LinkDown(f"subscription refused: {', '.join(map(str, reasons))}"))
         else:
+            future.set_result(None)
+
+    def _on_unsubscribe(self, _c: paho.Client, _u: Any, mid: int, _reasons: Any, _p: Any) -> None:
+        future = self._subacks.get(mid)
+        if future is not None and not future.done():
             future.set_result(None)
 
     def _on_message_cb(self, _c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:

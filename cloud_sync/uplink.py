@@ -57,6 +57,7 @@ class Uplink:
         self._idle: asyncio.Event | None = None  # set while the drain has nothing to send
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: Future[Outbox] | None = None  # the open, once begun (in the drain thread)
+        self._resources = contextlib.ExitStack()  # the outbox, then its committer: left in reverse at shutdown
 
     @property
     def outbox(self) -> Outbox | None:
@@ -160,9 +161,11 @@ class Uplink:
 
     def _open_and_start(self) -> Outbox:
         box = self.config.outbox
-        outbox = self._outbox = Outbox(box.path, box.max_bytes, box.policy, synchronous=box.synchronous,
-                                       drops=self.drops, clock=self._clock)
-        self._committer.start(outbox, self._committed)
+        outbox = Outbox(box.path, box.max_bytes, box.policy, synchronous=box.synchronous, drops=self.drops,
+                        clock=self._clock)  # fmt: skip
+        self._outbox = self._resources.enter_context(contextlib.closing(outbox))
+        self._resources.callback(self._db.shutdown, wait=True)  # no drain query left when the outbox closes
+        self._resources.enter_context(self._committer.running(outbox, self._committed))
         return outbox
 
     def _shutdown(self) -> None:
@@ -170,14 +173,12 @@ class Uplink:
 
         When the outbox could not be opened, what was accepted is counted as `commit_failed`."""
         opening = self._opening
+        if opening is None or opening.cancelled() or opening.exception() is not None:
+            self._committer.discard(COMMIT_FAILED)
         try:
-            if opening is None or opening.cancelled() or opening.exception() is not None:
-                self._committer.discard(COMMIT_FAILED)
-                return
-            self._committer.stop()
+            self._resources.close()  # the committer commits what was accepted and ends; the drain thread; the outbox
         finally:
-            self._db.shutdown(wait=True)
-        opening.result().close()
+            self._db.shutdown(wait=True)  # (again: harmless) when the outbox never opened
 
     def _committed(self, keys: list[Key]) -> None:
         """Committer thread: tell the caller, wake the drain."""

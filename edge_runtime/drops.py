@@ -18,3 +18,4 @@ THERMAL = "thermal"  # shed by the thermal section (a warm or hot device runs fe
 
 # One thread-safe counter by reason serves the runtime and the cloud link (cloud_sync cannot import the runtime).
 DropCounter = Drops
+SINK_FAILED = "sink_failed"  # the sink could not open at start: what it is sent is counted, never written

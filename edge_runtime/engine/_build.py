@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sections import Priority
 from edge_runtime.sinks import ConsoleSink, Sink, build_sink
 from edge_runtime.sinks.cloud import CloudSink
+from edge_runtime.sinks.configs import SinkConfig
+from edge_runtime.sinks.failed import FailedSink
 from edge_runtime.sources import build_source
 from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
@@ -103,13 +105,11 @@ def build_runtime(
     _wire_gates(streams)
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
-    used = {id(s): s for parts in streams for s in parts.runner.sinks}
     if config.homeassistant is not None and controls is not None:
         bridge = homeassistant_bridge(config, config.homeassistant, link=link, sinks=sinks, streams=streams,
                                       controls=controls, service=service, base_dir=base_dir, frames=snapshots)
         bridges.append(bridge)
-        used.update({id(bridge): bridge, id(sinks["cloud"]): sinks["cloud"]})  # the cloud sink runs the link
-    runtime = Runtime(streams, list(used.values()), services=[service], background=background, status=status)
+    runtime = _assemble(streams, sinks, bridges, service=service, background=background, status=status)
     _publish_stats(sinks.get("cloud"), runtime, service)
     reloader = None
     if config_path is not None:
@@ -179,6 +179,21 @@ def _serve_http(
     runtime.services.append(HttpService(config.http, view))  # entered last: left first, after the streams drain
 
 
+def _assemble(
+    streams: list[StreamParts], sinks: dict[str, Sink], more: Sequence[Sink], *, service: AcceleratorService,
+    background: dict[str, Background], status: StatusDisplay | None,
+) -> Runtime:  # fmt: skip
+    """Every sink built runs and is closed, used by a stream or not (yet: a reload may add one that uses it); the
+    cloud sink's uplink is a service entered after the accelerator (so it exits first); a sink that could not
+    open is a failed part."""
+    cloud = sinks.get("cloud")
+    uplinks = [cloud.uplink] if isinstance(cloud, CloudSink) else []
+    runtime = Runtime(streams, [*sinks.values(), *more], services=[service, *uplinks], background=background,
+                      status=status)  # fmt: skip
+    runtime.failed += [f"sink:{name}" for name, sink in sinks.items() if isinstance(sink, FailedSink)]
+    return runtime
+
+
 def _stream(
     name: str,
     config: StreamConfig,
@@ -192,15 +207,16 @@ def _stream(
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
     infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig) and s.on is None), None)
-    if infer_config is not None:
-        stats = service.register_stream(
-            name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms
-        )
-        infer = InferStep(infer_config.model, submit)
-    else:
-        stats, infer = StreamStats(name), None
+    stats = StreamStats(name)
     source = build_source(config.source, name, stats.drops, base_dir)
     policy = source.channel_policy()
+    infer = None
+    if infer_config is not None:
+        service.register_stream(
+            name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms,
+            stats=stats, supersede=not policy.blocking,
+        )  # fmt: skip
+        infer = InferStep(infer_config.model, submit)
     admit = None
     if controls is not None:
         control = controls[name] = StreamControl(stats, getattr(config.source, "fps", None))
@@ -276,7 +292,7 @@ def _sinks(
     *,
     link: Transport | None,
 ) -> dict[str, Sink]:
-    sinks: dict[str, Sink] = {name: build_sink(name, c, base_dir, printer) for name, c in config.sinks.items()}
+    sinks: dict[str, Sink] = {name: _open_sink(name, c, base_dir, printer) for name, c in config.sinks.items()}
     if "console" not in sinks and any("console" in s.sinks for s in config.streams.values()):
         sinks["console"] = ConsoleSink("console", printer=printer)  # the built-in default, made only when used
     if config.cloud is not None:
@@ -288,6 +304,16 @@ def _sinks(
         )
     sinks.update(extra)
     return sinks
+
+
+def _open_sink(name: str, config: SinkConfig, base_dir: Path, printer: Callable[[str], None] | None) -> Sink:
+    """A sink that cannot open (its file turned bad after `validate`) fails alone, in one line: the streams run."""
+    try:
+        return build_sink(name, config, base_dir, printer)
+    except OSError as exc:
+        reason = f"sink:{name} stopped: cannot open: {exc} (the streams keep running without it; sink_failed)"
+        log.error("%s", reason)
+        return FailedSink(name, reason)
 
 
 def _with_outbox_under(cloud: DeviceCloudConfig, base_dir: Path) -> DeviceCloudConfig:

@@ -68,7 +68,7 @@ class Runtime:
         self._group: TaskGroup | None = None  # the streams' task group while they run (hot reload adds to it)
         self._running: dict[str, StreamTasks] = {}  # by stream name: what `stop` and `remove_stream` act on
         self._drain_deadline: asyncio.TimerHandle | None = None  # set by the first `stop()`
-        self.failed: list[str] = []  # background parts that stopped with an error (the run then stops too)
+        self.failed: list[str] = []  # background parts that stopped with an error (the others keep running)
 
     async def run(self, duration: float | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -177,15 +177,16 @@ class Runtime:
                 group.create_task(self.status.run(started), name="status")
 
     async def _guard(self, name: str, part: Background) -> None:
-        """A background part that fails is reported in one line and stops the runtime in order."""
+        """A background part that fails (a cloud link whose TLS file went bad, model updates, ...) is reported in
+        one line naming it and fails alone: the streams and the other parts keep running (a cloud sink still
+        stores what it is sent in its outbox). The run then ends with exit status 1."""
         try:
             await part()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.error("%s stopped: %s: %s", name, type(exc).__name__, exc)
+            log.error("%s stopped: %s: %s (the streams keep running without it)", name, type(exc).__name__, exc)
             self.failed.append(name)
-            self.stop()
 
     async def _tick(self) -> None:
         while True:

@@ -13,12 +13,15 @@ At every dispatch (`pop`), in this order:
 
 A lane reserved for a class (`limit`) only ever takes jobs of that class and above, guards included.
 A newer job of the same stream and model replaces its queued older one (``superseded``), so a class holds at
-most one job per stream and model; a class over its bound refuses the newcomer (``queue_full``).
+most one job per stream and model; a class over its bound refuses the newcomer (``queue_full``). A stream
+registered with ``supersede=False`` (a back-pressured source: every frame it offers must run) keeps that one
+queued job too, but its newer jobs wait behind it, in order, instead of replacing it; their number is bounded by
+the stream's own in-flight limit, not by the class bound.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Generic
 
@@ -43,6 +46,7 @@ class PriorityPolicy(Generic[T]):
         self._rules: dict[str, StreamRule] = {}
         self._guarded: set[str] = set()  # streams with min_share or max_wait
         self._per_stream: Counter[str] = Counter()
+        self._behind: dict[tuple[str, str], deque[Ticket[T]]] = {}  # supersede=False: the jobs after the queued one
         self._since: dict[str, float] = {}  # max_wait streams: waiting since (first job after last dispatch)
         self._credit: dict[str, float] = {}  # min_share streams: earned dispatches
         self._size = 0
@@ -64,12 +68,15 @@ class PriorityPolicy(Generic[T]):
         deadline = job.frame.t_capture + rule.deadline_s
         ticket = Ticket(job, token, rule.rank, deadline, now, self._order)
         queue = self._classes[rule.rank]
-        old = queue.pop(ticket.key, None)
-        if old is None and len(queue) >= self._bounds[rule.rank]:
-            return [(ticket, QUEUE_FULL)]
-        queue[ticket.key] = ticket
-        if old is not None:
-            return [(old, SUPERSEDED)]
+        if not rule.supersede and ticket.key in queue:
+            self._behind.setdefault(ticket.key, deque()).append(ticket)
+        else:
+            old = queue.pop(ticket.key, None)
+            if old is None and len(queue) >= self._bounds[rule.rank]:
+                return [(ticket, QUEUE_FULL)]
+            queue[ticket.key] = ticket
+            if old is not None:
+                return [(old, SUPERSEDED)]
         self._size += 1
         self._per_stream[job.stream] += 1
         if rule.max_wait_s is not None:
@@ -89,8 +96,10 @@ class PriorityPolicy(Generic[T]):
 
     def drain(self) -> list[Ticket[T]]:
         tickets = [t for queue in self._classes for t in queue.values()]
+        tickets += [t for waiting in self._behind.values() for t in waiting]
         for queue in self._classes:
             queue.clear()
+        self._behind.clear()
         self._per_stream.clear()
         self._size = 0
         return tickets
@@ -104,10 +113,10 @@ class PriorityPolicy(Generic[T]):
     def _drop_stale(self, now: float) -> list[Drop[T]]:
         drops: list[Drop[T]] = []
         for queue in self._classes:
-            stale = [t for t in queue.values() if t.deadline < now]
-            for ticket in stale:
-                self._remove(ticket)
-                drops.append((ticket, STALE))
+            while stale := [t for t in queue.values() if t.deadline < now]:  # again: a job behind may step up
+                for ticket in stale:
+                    self._remove(ticket)
+                    drops.append((ticket, STALE))
         return drops
 
     def _earliest(self, limit: int) -> Ticket[T] | None:
@@ -156,3 +165,8 @@ class PriorityPolicy(Generic[T]):
         del self._classes[ticket.rank][ticket.key]
         self._size -= 1
         self._per_stream[ticket.job.stream] -= 1
+        if self._behind and (waiting := self._behind.get(ticket.key)):
+            following = waiting.popleft()  # the next job of a stream that never supersedes takes the place
+            self._classes[following.rank][following.key] = following
+            if not waiting:
+                del self._behind[ticket.key]

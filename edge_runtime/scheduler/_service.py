@@ -86,9 +86,12 @@ class AcceleratorService:
         min_share: float | None = None,
         max_wait_ms: float | None = None,
         stats: StreamStats | None = None,
+        supersede: bool = True,
     ) -> StreamStats:
-        """Declare how a stream is scheduled (again: to change it). Drops and latencies go to `stats`."""
-        rule = StreamRule.make(stream, priority, deadline_ms, min_share, max_wait_ms)
+        """Declare how a stream is scheduled (again: to change it). Drops and latencies go to `stats`.
+
+        `supersede=False` for a back-pressured source (a file): its every job runs, a newer one waits behind."""
+        rule = StreamRule.make(stream, priority, deadline_ms, min_share, max_wait_ms, supersede=supersede)
         with self._dispatcher.lock:
             self._dispatcher.policy.add_stream(stream, rule)
         account = self._accounts.get(stream)

@@ -42,6 +42,7 @@ class StreamRule:
     deadline_s: float  # max age at dispatch, from the job's t_capture; math.inf for none
     min_share: float | None  # fraction of dispatches guaranteed to this stream while it has work queued
     max_wait_s: float | None  # waiting longer than this puts the stream's job ahead of higher classes
+    supersede: bool = True  # False for a back-pressured source (a file): its newer jobs wait behind, none is lost
 
     @classmethod
     def make(
@@ -51,6 +52,8 @@ class StreamRule:
         deadline_ms: float | None = None,
         min_share: float | None = None,
         max_wait_ms: float | None = None,
+        *,
+        supersede: bool = True,
     ) -> StreamRule:
         where = f"stream {stream!r}"
         if priority not in PRIORITIES:
@@ -67,6 +70,7 @@ class StreamRule:
             deadline_s=deadline_ms / 1e3 if deadline_ms is not None else math.inf,
             min_share=min_share,
             max_wait_s=max_wait_ms / 1e3 if max_wait_ms is not None else None,
+            supersede=supersede,
         )
 
 

@@ -28,6 +28,9 @@ def _priority_function(priority_of: Callable[[str], int] | Mapping[str, int | Pr
 class CloudSink(Sink):
     """`send` never blocks (the uplink buffers and counts drops); `run` drains; `close` commits what was accepted.
 
+    The uplink is entered (``async with sink.uplink``: outbox open, committer running) before `run` and left
+    after `close`: the runtime enters it as one of its services.
+
     With `stats`, an envelope of kind ``stats`` (stream ``_stats``, topic ``<prefix>/<device>/stats``) is sent
     every `stats_interval_s`, low priority and short-lived.
     """
@@ -62,10 +65,11 @@ class CloudSink(Sink):
         self.uplink.put(envelope, priority=self._priority(str(envelope.get("stream", ""))))
 
     async def run(self) -> None:
+        """Serve the uplink (entered by the runtime as one of its services, so the outbox outlives this task)."""
         if self._stats is None:
-            await self.uplink.run()
+            await self.uplink.serve()
             return
-        uplink = asyncio.create_task(self.uplink.run(), name=f"sink-{self.name}-uplink")
+        uplink = asyncio.create_task(self.uplink.serve(), name=f"sink-{self.name}-uplink")
         try:
             await self._publish_stats(uplink)
         finally:

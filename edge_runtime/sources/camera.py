@@ -111,8 +111,10 @@ class CameraSource(ThreadedSource):
             if not ok or image is None:
                 quiet = stamp.t - last
                 if quiet >= 0.9 * self.config.stall_timeout:
+                    error = f"stalled: no frame for {quiet:.1f} s"
+                    self.state.failed(error)  # first: whoever sees the stall counted sees the status say so
                     self.drops.add(STALL)
-                    return f"stalled: no frame for {quiet:.1f} s"
+                    return error
                 return "stream ended"
             backoff.reset()
             last = stamp.t

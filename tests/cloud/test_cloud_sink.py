@@ -18,15 +18,16 @@ def test_cloud_sink_prioritises_streams_and_publishes_stats(tmp_path: Path) -> N
         transport.cut()
         sink = CloudSink(config, "dev1", "boot-a", {"porch": "low", "door": "critical"},
                          stats=lambda: {"frames": 7}, stats_interval_s=0.1, uplink=Uplink(config, "dev1", transport))
-        runner = asyncio.create_task(sink.run())
-        sink.send(envelope(0, stream="porch"))
-        sink.send(envelope(0, stream="door"))
-        await asyncio.sleep(0.35)
-        await sink.close()
-        transport.restore()
-        await asyncio.sleep(0.2)
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
+        async with sink.uplink:  # what the runtime does: the uplink is one of its services
+            runner = asyncio.create_task(sink.run())
+            sink.send(envelope(0, stream="porch"))
+            sink.send(envelope(0, stream="door"))
+            await asyncio.sleep(0.35)
+            await sink.close()
+            transport.restore()
+            await asyncio.sleep(0.2)
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
         return transport
 
     transport = asyncio.run(scenario())

@@ -31,6 +31,7 @@ cloud:
   mqtt: {{host: 127.0.0.1, port: {port}, backoff_initial: 0.2, backoff_max: 0.5}}
   outbox: {{path: outbox.db}}
 status: {{display: log}}
+http: {{enabled: false}}  # tests that do not test HTTP never bind its port
 """
     )
     return path

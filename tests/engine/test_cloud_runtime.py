@@ -50,6 +50,7 @@ cloud:
     trusted_keys: [keys/fleet.pub]
     dir: store
 status: {{display: log}}
+http: {{enabled: false}}  # tests that do not test HTTP never bind its port
 """
     )
     return path

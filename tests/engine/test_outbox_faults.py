@@ -46,7 +46,7 @@ cloud:
   mqtt: {{host: 127.0.0.1, port: {port}, backoff_initial: 0.2, backoff_max: 1}}
   outbox: {{path: {outbox}, batch_size: 16}}
 status: {{display: off}}
-http: {{enabled: false}}
+http: {{enabled: false}}  # tests that do not test HTTP never bind its port
 """
     )
     return path

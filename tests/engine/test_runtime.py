@@ -50,6 +50,7 @@ sinks:
   out: {{type: jsonl, path: {tmp_path / "out.jsonl"}}}
   mem: {{type: memory}}
 status: {{display: log}}
+http: {{enabled: false}}  # tests that do not test HTTP never bind its port
 {extra}"""
     )
     return path

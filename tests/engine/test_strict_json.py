@@ -53,6 +53,7 @@ cloud:
   mqtt: {{host: 127.0.0.1, port: {mosquitto.port}}}
   outbox: {{path: outbox.db}}
 status: {{display: off}}
+http: {{enabled: false}}  # tests that do not test HTTP never bind its port
 """
     )
     listener = Listener(tmp_path, "--mqtt", f"127.0.0.1:{mosquitto.port}").start()

@@ -42,6 +42,7 @@ streams:
 sinks:
   mem: {{type: memory, capacity: 100000}}
 status: {{display: off}}
+http: {{enabled: false}}  # tests that do not test HTTP never bind its port
 """
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from edge_runtime.scheduler import LOWEST_RANK, PriorityPolicy, StreamRule, lane_limits
@@ -9,7 +11,7 @@ from edge_runtime.sections import AcceleratorConfig, Priority
 from tests.scheduler.jobs import make_job
 
 
-def policy_with(**streams: tuple[Priority, dict[str, float]]) -> PriorityPolicy[str]:
+def policy_with(**streams: tuple[Priority, dict[str, Any]]) -> PriorityPolicy[str]:
     policy: PriorityPolicy[str] = PriorityPolicy()
     for name, (priority, options) in streams.items():
         policy.add_stream(name, StreamRule.make(name, priority, **options))
@@ -30,6 +32,37 @@ def test_a_newer_frame_supersedes_the_queued_one_of_its_stream_and_model() -> No
     assert (old.token, reason) == ("1", "superseded")
     assert policy.queued("cam") == 2
     assert [next_token(policy, 0.2) for _ in range(2)] == ["1-other", "2"]
+
+
+def test_a_back_pressured_stream_is_never_superseded_its_jobs_run_in_order() -> None:
+    """A file source (registered with supersede=False): every job waits its turn behind the queued one."""
+    policy: PriorityPolicy[str] = PriorityPolicy({"high": 1})
+    policy.add_stream("file", StreamRule.make("file", "high", supersede=False))
+    policy.add_stream("cam", StreamRule.make("cam", "high"))
+    for seq in range(4):
+        assert policy.push(make_job("file", seq, 0.0), f"f{seq}", 0.0) == []
+    assert policy.queued("file") == len(policy) == 4
+    [(refused, reason)] = policy.push(make_job("cam", 1, 0.0), "c1", 0.0)  # the class bound counts streams
+    assert (refused.token, reason) == ("c1", "queue_full")
+    assert [next_token(policy, 0.1) for _ in range(2)] == ["f0", "f1"]
+    policy.push(make_job("file", 4, 0.0), "f4", 0.2)
+    assert [next_token(policy, 0.3) for _ in range(3)] == ["f2", "f3", "f4"]
+    assert len(policy) == policy.queued("file") == 0
+
+
+def test_a_back_pressured_stream_with_a_deadline_drops_every_stale_job_it_queued() -> None:
+    policy: PriorityPolicy[str] = PriorityPolicy()
+    policy.add_stream("file", StreamRule.make("file", "high", deadline_ms=100, supersede=False))
+    for seq in range(3):
+        policy.push(make_job("file", seq, t_capture=float(seq)), f"f{seq}", 0.0)
+    ticket, drops = policy.pop(1.5)  # f0 and f1 are past their deadline, f2 is not
+    assert ticket is not None
+    assert ticket.token == "f2"
+    assert sorted(t.token for t, _ in drops) == ["f0", "f1"]
+    policy.push(make_job("file", 3, 9.0), "f3", 9.0)
+    policy.push(make_job("file", 4, 9.0), "f4", 9.0)
+    assert sorted(t.token for t in policy.drain()) == ["f3", "f4"]
+    assert len(policy) == 0
 
 
 def test_the_stream_deadline_counts_from_capture_and_is_judged_at_dispatch() -> None:

@@ -68,6 +68,7 @@ streams:
     {stream}
 sinks: {{mem: {{type: memory}}}}
 status: {{display: off}}
+http: {{enabled: false}}  # tests that do not test HTTP never bind its port
 thermal:
   sysfs_root: {root}
   interval_s: 0.1

@@ -82,11 +82,14 @@ class Cloud:
 
 
 class Device:
-    """The real runtime parts a push touches, and a stream submitting frames at `fps`."""
+    """The real runtime parts a push touches, and a stream submitting frames at `fps`.
+
+    `supersede=False` makes the stream back-pressured like a file source: every frame it submits runs (none is
+    replaced by a newer one when the machine is slow), so any drop is the update's doing."""
 
     def __init__(
         self, tmp: Path, cloud: Cloud, link: DeviceLink, fps: float = 30.0, budget: RuntimePlan | None = None,
-        **updates: Any,
+        *, supersede: bool = True, **updates: Any,
     ) -> None:  # fmt: skip
         updates.setdefault("trusted_keys", [cloud.pub])
         updates.setdefault("dir", tmp / "store")
@@ -102,6 +105,7 @@ class Device:
             frames=self.frames, link=link, device=DEVICE, budget=budget,
         )  # fmt: skip
         self.fps = fps
+        self.supersede = supersede
         self.outcomes: list[tuple[float, Completed | Dropped]] = []  # (monotonic time resolved, outcome)
         self.submit = self.frames.tap(self.service.submit)
 
@@ -116,7 +120,7 @@ class Device:
         return [o for _, o in self.outcomes if isinstance(o, Dropped)]
 
     async def _stream(self) -> None:
-        self.service.register_stream("cam", "normal")
+        self.service.register_stream("cam", "normal", supersede=self.supersede)
         pending: list[asyncio.Future[Any]] = []
         seq = 0
         while True:
