@@ -24,6 +24,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from cloud_sync.bridge import wait_settled
 from cloud_sync.envelope import Message
 
 _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -149,10 +150,9 @@ class Connection:
             raise LinkDown(_text(exc)) from None
         conn._attach()
         try:
-            await asyncio.wait_for(asyncio.shield(conn._connack), timeout)
-        except asyncio.TimeoutError:
-            conn.abort()
-            raise LinkDown(f"no CONNACK within {timeout:g} s") from None
+            if not await wait_settled(conn._connack, timeout):
+                raise LinkDown(f"no CONNACK within {timeout:g} s")
+            conn._connack.result()  # a refused connection raises its LinkDown
         except BaseException:
             conn.abort()
             raise
@@ -233,17 +233,15 @@ class Connection:
         batch = Batch(1)
         if self._lost.done() or not self._send(batch, Message(1, topic, payload), qos, retain, windowed=False):
             return False
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(batch.done), timeout)
+        await wait_settled(batch.done, timeout)
         return batch.confirmed == [1]
 
     async def subscribe(self, topic: str, qos: int = 1, timeout: float = 10.0) -> None:
         """Subscribe and wait for the SUBACK (LinkDown when refused or not answered in `timeout`)."""
         future = self.request_subscription(topic, qos)
-        try:
-            await asyncio.wait_for(asyncio.shield(future), timeout)
-        except asyncio.TimeoutError:
-            raise LinkDown(f"subscribe {topic}: no SUBACK within {timeout:g} s") from None
+        if not await wait_settled(future, timeout):
+            raise LinkDown(f"subscribe {topic}: no SUBACK within {timeout:g} s")
+        future.result()  # a refused subscription raises its LinkDown
 
     def _round_trip(self) -> asyncio.Future[None]:
         """UNSUBSCRIBE a filter nobody subscribes; the future settles with the UNSUBACK (or LinkDown)."""
@@ -302,11 +300,9 @@ class Connection:
         everything sent before (acknowledgements of received messages included). Without it, a client that comes
         back at once under the same id can take the session over before the broker read the last PUBACKs, and
         the broker sends those messages again."""
-        with contextlib.suppress(asyncio.TimeoutError, LinkDown):
-            await asyncio.wait_for(asyncio.shield(self._round_trip()), timeout)
+        await wait_settled(self._round_trip(), timeout)  # a lost link settles it too (its LinkDown is retrieved)
         if not self._lost.done() and self._client.disconnect() == _OK:
-            with contextlib.suppress(asyncio.TimeoutError, LinkDown):
-                await asyncio.wait_for(asyncio.shield(self._lost), timeout)
+            await wait_settled(self._lost, timeout)
         self.abort()
 
     def abort(self) -> None:

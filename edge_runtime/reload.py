@@ -61,6 +61,8 @@ class Reloader:
         runtime: Runtime,
         service: AcceleratorService,
         make_stream: MakeStream,
+        *,
+        on_applied: list[Callable[[RuntimeConfig], None]] | None = None,
     ) -> None:
         self.path = path
         self.config = config
@@ -68,6 +70,7 @@ class Reloader:
         self.service = service
         self.make_stream = make_stream
         self.reloads = 0  # applied
+        self.on_applied = on_applied or []  # told the new config once it is applied
         self._lock = asyncio.Lock()
 
     async def run(self) -> None:
@@ -107,6 +110,8 @@ class Reloader:
             except (ModelError, SourceError, OSError, ValueError) as exc:  # ValueError: the scheduler's shares
                 return self._refused([f"{self.path}: {exc}"])
             await self._apply(plan, models, parts)
+            for hook in self.on_applied:
+                hook(new)
             self.config = new
             self.reloads += 1
             return []

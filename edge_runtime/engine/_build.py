@@ -19,7 +19,7 @@ from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.control import StreamControl
-from edge_runtime.engine._homeassistant import homeassistant_bridge, join_bridge, snapshot_frames
+from edge_runtime.engine._homeassistant import follow_snapshots, homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._stats_topic import stats_provider
 from edge_runtime.engine._status import StatusDisplay
@@ -113,7 +113,8 @@ def build_runtime(
     _publish_stats(sinks.get("cloud"), runtime, service)
     reloader = None
     if config_path is not None:
-        reloader = Reloader(config_path, config, runtime, service, make_stream)
+        reloader = Reloader(config_path, config, runtime, service, make_stream,
+                            on_applied=[follow_snapshots(bridge) for bridge in bridges])
         runtime.background["reload"] = reloader.run
     if config.http.enabled:
         _serve_http(config, runtime, service, sinks.get("cloud"), reloader, history=history)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from cloud_sync import MqttTransport, Transport
@@ -70,6 +71,16 @@ def join_bridge(bridge: HomeAssistantBridge, parts: StreamParts, config: StreamC
 
 
 def snapshot_frames(config: RuntimeConfig) -> FrameRing | None:
-    """The ring of recent frames snapshots are made from (None: no stream takes snapshots)."""
+    """The ring of recent frames snapshots are made from (None: no Home Assistant section)."""
     ha = config.homeassistant
-    return FrameRing(set(ha.snapshots.streams)) if ha is not None and ha.snapshots.streams else None
+    return FrameRing(set(ha.snapshots.streams)) if ha is not None else None  # a reload may add snapshot streams
+
+
+def follow_snapshots(bridge: HomeAssistantBridge) -> Callable[[RuntimeConfig], None]:
+    """After a reload, the Home Assistant bridge takes snapshots of the streams the new config lists."""
+
+    def follow(config: RuntimeConfig) -> None:
+        if config.homeassistant is not None:
+            bridge.follow_snapshots(config.homeassistant.snapshots.streams)
+
+    return follow

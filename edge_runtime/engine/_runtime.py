@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from edge_runtime._compat import TaskGroup
 from edge_runtime.config import StreamConfig
+from edge_runtime.engine._abandon import abandonable
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import StreamRunner
 from edge_runtime.sinks import Sink
@@ -118,8 +119,9 @@ class Runtime:
 
     def _start_stream(self, group: TaskGroup, parts: StreamParts) -> None:
         name = parts.runner.name
-        source = group.create_task(self._source(parts), name=f"source:{name}")
-        self._running[name] = StreamTasks(source, group.create_task(self._drain(parts), name=f"stream:{name}"))
+        source = group.create_task(abandonable(f"stream {name!r}: source", self._source(parts)), name=f"source:{name}")
+        drain = group.create_task(abandonable(f"stream {name!r}", self._drain(parts)), name=f"stream:{name}")
+        self._running[name] = StreamTasks(source, drain)
 
     @staticmethod
     async def _drain(parts: StreamParts) -> None:
@@ -145,7 +147,7 @@ class Runtime:
         if late:
             log.warning("stream %r did not drain in time: cancelled", name)
             tasks.drain.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)  # bounded: a task that will not stop is abandoned
         parts.runner.flush()
         self.streams.remove(parts)
 
@@ -170,11 +172,12 @@ class Runtime:
         """The parts that run beside the streams until the end: background parts, sink tasks, the status line."""
         async with TaskGroup() as group:
             for name, part in self.background.items():
-                group.create_task(self._guard(name, part), name=name)
+                group.create_task(abandonable(name, self._guard(name, part)), name=name)
             for sink in self.sinks:
-                group.create_task(self._guard(f"sink:{sink.name}", sink.run), name=f"sink:{sink.name}")
+                name = f"sink:{sink.name}"
+                group.create_task(abandonable(name, self._guard(name, sink.run)), name=name)
             if self.status is not None:
-                group.create_task(self.status.run(started), name="status")
+                group.create_task(abandonable("status", self.status.run(started)), name="status")
 
     async def _guard(self, name: str, part: Background) -> None:
         """A background part that fails (a cloud link whose TLS file went bad, model updates, ...) is reported in

@@ -13,7 +13,8 @@ from edge_runtime.stats import StreamStats
 
 def status_line(stats: StreamStats, elapsed_s: float) -> str:
     """`porch   9.8 fps (avg 9.5)  p50 41 ms  p99 77 ms  done 950  drops 3 (stale 2, superseded 1)`: the fps of
-    the last 10 s, then the average since start."""
+    the last 10 s, then the average since start. A stream whose detection is switched off says `disabled` after
+    its name."""
     snap = stats.latency.quantiles()
     drops = stats.drops.snapshot()
     total = sum(drops.values())
@@ -22,8 +23,10 @@ def status_line(stats: StreamStats, elapsed_s: float) -> str:
     after = ", ".join(
         f"{name} {reason} {n}" for name, c in stats.downstream.items() for reason, n in sorted(c.snapshot().items())
     )
+    state = "disabled " if stats.status == "disabled" else ""  # first, so an 80-column cut never hides it
     return (
-        f"{stats.stream:<12} {stats.rate.per_second():6.1f} fps (avg {average:.1f})  p50 {snap['p50_ms']:6.1f} ms  "
+        f"{stats.stream:<12} {state}{stats.rate.per_second():6.1f} fps (avg {average:.1f})  "
+        f"p50 {snap['p50_ms']:6.1f} ms  "
         f"p99 {snap['p99_ms']:6.1f} ms  done {stats.completed}  drops {total}"
         + (f" ({detail})" if detail else "")
         + _gate_part(stats)

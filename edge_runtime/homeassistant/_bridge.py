@@ -76,6 +76,7 @@ class HomeAssistantBridge(Sink):
         self.device = device
         self.publisher = Publisher(link, results_idle)
         self.snapshots = Snapshots(config.snapshots, base_dir, frames or FrameRing(set()), self._publish_snapshot)
+        self.snapshot_streams = set(config.snapshots.streams)  # a hot reload may change them (`follow_snapshots`)
         self.streams: dict[str, BridgedStream] = {}
         self.rates: dict[str, StreamRates] = {}
         self.control = ControlState({}, base_dir / config.control.state_file)
@@ -98,7 +99,7 @@ class HomeAssistantBridge(Sink):
         self.control.controls[stream.name] = stream.control
 
     def _configs(self) -> dict[str, bytes]:
-        shots, switchable = self.config.snapshots.streams, self.config.control.enabled
+        shots, switchable = self.snapshot_streams, self.config.control.enabled
         entities = [StreamEntities(s.name, s.labels, switchable, s.name in shots) for s in self.streams.values()]
         device = self.device
         return self.discovery.configs(self.discovery.entities(entities, device.models(), device.cpu_readable))
@@ -113,6 +114,15 @@ class HomeAssistantBridge(Sink):
         self._publish_control(stream)
         for label in stream.labels:
             self._publish_count(stream, label)
+        self._reconfigure()
+
+    def follow_snapshots(self, streams: list[str]) -> None:
+        """A reload changed which streams take snapshots: their frames are kept from now, their image entities
+        announced (or cleared)."""
+        if set(streams) == self.snapshot_streams:
+            return
+        self.snapshot_streams = set(streams)
+        self.snapshots.follow(self.snapshot_streams)
         self._reconfigure()
 
     def _sync(self) -> None:
@@ -173,8 +183,7 @@ class HomeAssistantBridge(Sink):
             group.create_task(self._settle(), name="homeassistant:settle")
             group.create_task(self._sensors(), name="homeassistant:sensors")
             group.create_task(self._persist(), name="homeassistant:persist")
-            if self.config.snapshots.streams:
-                group.create_task(self.snapshots.run(), name="homeassistant:snapshots")
+            group.create_task(self.snapshots.run(), name="homeassistant:snapshots")  # idle until a stream takes any
 
     def _subscribe(self) -> None:
         self.link.subscribe(self.topics.status, self._on_own_status)
@@ -249,7 +258,7 @@ class HomeAssistantBridge(Sink):
                 values = rates.sample(self.streams[name].control.status)
                 self.publisher.put(self.topics.stats(name), json.dumps(values).encode())
             device = await self.device.sample(self.link.connected)
-            if self.config.snapshots.streams:
+            if self.snapshot_streams:
                 device["snapshots"] = self.snapshots.snapshot()
             self.publisher.put(self.topics.device_state, json.dumps(device).encode())
 

@@ -48,6 +48,11 @@ class FrameRing:
         self._rings: dict[str, deque[Frame]] = {s: deque(maxlen=RING) for s in streams}
         self._lock = threading.Lock()
 
+    def follow(self, streams: set[str]) -> None:
+        """The streams a hot reload left taking snapshots: new ones get a ring, dropped ones lose theirs."""
+        with self._lock:
+            self._rings = {s: self._rings.get(s) or deque(maxlen=RING) for s in streams}
+
     def tap(self, submit: Callable[[Job], R]) -> Callable[[Job], R]:
         def tapped(job: Job) -> R:
             ring = self._rings.get(job.stream)
@@ -92,6 +97,11 @@ class Snapshots:
         self._queue: asyncio.Queue[Shot] = asyncio.Queue(config.queue)
         self._counter = 0
         self._last: dict[str, float] = {}  # when each stream's last snapshot was queued
+
+    def follow(self, streams: set[str]) -> None:
+        """After a hot reload: take snapshots of these streams (the other snapshot settings apply at restart)."""
+        self._streams = set(streams)
+        self.frames.follow(self._streams)
 
     def on_envelope(self, envelope: Mapping[str, Any]) -> None:
         stream = str(envelope.get("stream", ""))

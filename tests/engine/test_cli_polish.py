@@ -94,3 +94,10 @@ def test_service_install_writes_a_notify_unit(tmp_path: Path) -> None:
     refused = edge_runtime("service", "install", "--config", str(config), "--output", str(tmp_path / "x.service"))
     assert refused.returncode == 2
     assert not (tmp_path / "x.service").exists()
+
+
+def test_status_line_says_disabled_right_after_the_name() -> None:
+    stats = StreamStats("porch")
+    assert "disabled" not in status_line(stats, 1.0)
+    stats.status = "disabled"
+    assert status_line(stats, 1.0).startswith("porch        disabled ")

@@ -11,8 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
+from edge_runtime.config import load_config
+from edge_runtime.engine import build_runtime
 from edge_runtime.homeassistant.bridge import HomeAssistantBridge
 from edge_runtime.imaging import BOX_COLOUR, pixel_box
+from edge_runtime.reload import Reloader
 from edge_runtime.sinks.memory import MemorySink
 from tests.homeassistant.support import (
     DEVICE,
@@ -113,3 +116,32 @@ async def flood(tmp_path: Path, cfg: Path, port: int) -> None:
     kept = list((tmp_path / "var" / "snapshots" / "porch").glob("*.jpg"))
     assert 1 <= len(kept) <= 5  # retention by count
     assert sum(p.stat().st_size for p in kept) <= 100 * 1024  # and by bytes
+
+
+def test_a_stream_a_reload_adds_to_the_snapshot_streams_takes_snapshots(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    asyncio.run(reload_snapshots(tmp_path, mosquitto.port))
+
+
+async def reload_snapshots(tmp_path: Path, port: int) -> None:
+    write_photos(tmp_path / "photos", ["01-astronaut.png"])
+    cfg = device_config(tmp_path, port, {"porch": "photos"}, "{}", stages=TRACKER)
+    runtime, _service = build_runtime(load_config(cfg), cfg.parent, display="off", config_path=cfg)
+    reloader: Reloader = runtime.background["reload"].__self__  # type: ignore[attr-defined]
+    task = asyncio.create_task(runtime.run())
+    image = f"homeassistant/image/{DEVICE}/garden_snapshot/config"
+    try:
+        async with home_assistant(port) as view:
+            await eventually(lambda: f"homeassistant/sensor/{DEVICE}/porch_fps/config" in view.current(), 10, "up")
+            assert image not in view.current()
+            ha = "{snapshots: {streams: [garden]}}"
+            device_config(tmp_path, port, {"porch": "photos", "garden": "photos"}, ha, stages=TRACKER)
+            assert await asyncio.wait_for(reloader.reload(), 20) == []
+            await eventually(lambda: image in view.current(), 10, "garden's image entity announced")
+            topic = f"edge/{DEVICE}/garden/snapshot"
+            await eventually(lambda: view.latest(topic) is not None, 10, "garden's snapshot")
+            assert (view.latest(topic) or b"")[:2] == b"\xff\xd8"
+            assert view.latest(f"edge/{DEVICE}/porch/snapshot") is None  # porch is not listed
+    finally:
+        runtime.stop()
+        await asyncio.wait_for(task, 15)
+    assert list((tmp_path / "var" / "snapshots" / "garden").glob("*.jpg"))
