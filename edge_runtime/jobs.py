@@ -14,6 +14,10 @@ from typing import Any, Protocol
 from edge_runtime.frames import Frame
 from edge_runtime.results import ModelRef
 
+# Entries a stream's dispatch may queue for its collect. With the frame collect awaits and the one dispatch holds
+# while the queue is full, a stream has at most this + 2 jobs submitted and not yet collected.
+STREAM_INFLIGHT = 4
+
 
 class Runner(Protocol):
     """One interpreter instance of a model, used by one lane thread at a time, in three steps.

@@ -47,7 +47,7 @@ def overload_lines(title: str, case: dict[str, Any]) -> list[str]:
 
 
 def _plan_line(name: str, c: dict[str, Any]) -> str:
-    """The capacity plan's worst-case wait for the class beside the measured p99 queue wait."""
+    """The capacity plan's wait of the class's served jobs beside their measured p99 queue wait, and its bound."""
 
     def ms(value: float | None) -> str:
         return "unbounded" if value is None else f"{value:.2f} ms"
@@ -58,6 +58,7 @@ def _plan_line(name: str, c: dict[str, Any]) -> str:
     return (
         f"  plan {name:<5} wait: predicted {ms(c['plan_wait_ms'])} (S alone), {ms(planned)} (S on the lanes);"
         f" measured p99 {measured:.2f} ms{off}; plan serves {c['plan_served']:.0%} of its frames"
+        f" (worst-case wait {ms(c['plan_bound_loaded_ms'])})"
     )
 
 

@@ -25,7 +25,7 @@ from edge_runtime.channel import Channel, ChannelClosed
 from edge_runtime.drops import SHUTDOWN, DropCounter
 from edge_runtime.frames import Frame, Item, Reading
 from edge_runtime.gates import Gate, check_gates
-from edge_runtime.jobs import Completed, Job, Outcome
+from edge_runtime.jobs import STREAM_INFLIGHT, Completed, Job, Outcome
 from edge_runtime.results import Result
 from edge_runtime.sinks import Sink
 from edge_runtime.stages._base import Stage
@@ -59,7 +59,7 @@ class StreamRunner:
         stages: list[Stage],
         sinks: list[Sink],
         envelope: Callable[[Result], Envelope],
-        inflight: int = 4,
+        inflight: int = STREAM_INFLIGHT,
         gates: Sequence[Gate] = (),
         cascades: Sequence[CascadeStep] = (),
     ) -> None:

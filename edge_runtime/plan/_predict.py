@@ -5,11 +5,18 @@ Pure arithmetic on the config and the measured service times (no clock, no threa
 - a stream's *share* of a lane is ``fps x service median``; a lane's utilisation is the shares it carries;
 - classes take the lanes they may use (reserves) highest first (``priority``; ``fifo``: all together), so a
   class gets the capacity its betters leave, and a class short of it is *shed* (frames superseded or stale);
-- a class's worst-case wait is a response-time bound for non-preemptive fixed priority on ``n`` lanes: one
-  lower-class job in service (its p99; none when a lane it may use is closed to that class), one queued frame
-  of every other stream of its class (a newer frame supersedes an older one), and every frame of a higher
-  class arriving meanwhile, spread over the lanes: ``W = B + (sum_same s_j + sum_higher (1 + floor(W f_j)) s_j)
-  / n``, iterated to its fixed point (none: the wait is unbounded); ``fifo`` is one class;
+- a class's worst-case wait (priority) is a response-time bound for non-preemptive fixed priority on ``n``
+  lanes: one job in service (the p99 of a lower-class stream; none when a lane it may use is closed to that
+  class), one queued frame of every other stream of its class (a newer frame supersedes an older one), and every
+  frame of a higher class arriving meanwhile, spread over the lanes, queued jobs at their median:
+  ``W = B + (sum_same s_j + sum_higher (1 + floor(W f_j)) s_j) / n``, iterated to its fixed point (none: the wait
+  is unbounded);
+- ``fifo`` serves in arrival order, with nothing superseded or stale: a job waits behind what is queued ahead of
+  it, and at overload that is set by the bounds, not the rates: a stream has at most ``STREAM_INFLIGHT + 2`` jobs
+  submitted (its dispatch waits for its collect), and the queue holds at most the sum of the class bounds;
+- the jobs that *run* wait less than the bound when the bound is long (``served_wait_s``): under ``priority`` a
+  queued job is superseded by its stream's next frame after one frame interval, and dropped stale after its
+  ``deadline_ms``, so a shed class's served jobs waited at most the least of these (the rest are the shed share);
 - a stream fits when it is not shed and a frame's wait plus its service p99 is within its budget
   (``deadline_ms``; none: one frame interval, after which a newer frame supersedes it).
 
@@ -23,10 +30,13 @@ from dataclasses import dataclass
 
 from edge_runtime.config import PRIORITIES, RuntimeConfig
 from edge_runtime.config._models import InferStageConfig
+from edge_runtime.jobs import STREAM_INFLIGHT
 from edge_runtime.scheduler import LOWEST_RANK, lane_limits
+from edge_runtime.scheduler._tickets import class_bounds
 
 ASSUMED_FPS = 30.0  # a camera or video source without `fps:` runs at its native rate: assume this
 _HORIZON_S = 60.0  # a wait beyond this is unbounded
+STREAM_JOBS = STREAM_INFLIGHT + 2  # jobs one stream can have submitted and not yet collected
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +59,7 @@ class StreamPlan:
     p99_s: float
     share: float  # of one lane
     wait_s: float  # the class's predicted worst-case wait (math.inf: unbounded)
+    served_wait_s: float  # what the jobs that do run wait at most (the others are superseded or stale)
     deadline_s: float
     served_fraction: float  # of its frames the lanes can run (1.0: all)
 
@@ -79,11 +90,15 @@ def predict(config: RuntimeConfig, times: dict[str, ServiceTime], runs: dict[str
     streams = []
     for d in demands:
         usable = [limit for limit in limits if fifo or limit >= PRIORITIES.index(d.priority)]
-        wait = _worst_wait(d, demands, rank, usable)
+        if fifo:
+            wait = served_wait = _fifo_wait(d, demands, len(limits), sum(class_bounds(config.accelerator.queue_bounds)))
+        else:
+            wait = _worst_wait(d, demands, rank, usable)
+            served_wait = min(wait, 1.0 / d.fps, d.deadline_s)
         streams.append(
             StreamPlan(
                 d.stream, d.priority, d.fps, d.fps_assumed, d.models, d.service_s, d.p99_s,
-                d.fps * d.service_s, wait, d.deadline_s, served[d.priority if not fifo else "all"],
+                d.fps * d.service_s, wait, served_wait, d.deadline_s, served[d.priority if not fifo else "all"],
             )
         )  # fmt: skip
     takes = ["all" if limit == LOWEST_RANK else f"{PRIORITIES[limit]}+" for limit in limits]
@@ -146,23 +161,52 @@ def _capacity(demands: list[_Demand], limits: list[int], rank: dict[str, int]) -
 
 
 def _worst_wait(d: _Demand, demands: list[_Demand], rank: dict[str, int], usable: list[int]) -> float:
-    """`usable`: the class limits of the lanes `d` may run on. A job can be held up by one job of a lower (or,
-    fifo, any) class in service, when that class may take every usable lane; then by one queued job of each other
-    stream of its level (supersede keeps one per stream), and by every job of a higher class arriving meanwhile."""
+    """`usable`: the class limits of the lanes `d` may run on. A job can be held up by one job in service of its
+    class or a lower one that may take every usable lane (its own stream's previous frame, when frames come
+    faster than its p99); then by one queued job of each other stream of its level (supersede keeps one per
+    stream), and by every job of a higher class arriving meanwhile."""
     level = rank[d.priority]
     others = [o for o in demands if o is not d]
+    running = [*others, d] if 1.0 / d.fps < d.p99_s else others
     blocking = max(
-        (o.p99_s for o in others if rank[o.priority] >= level and PRIORITIES.index(o.priority) <= min(usable)),
+        (o.p99_s for o in running if rank[o.priority] >= level and PRIORITIES.index(o.priority) <= min(usable)),
         default=0.0,
     )
-    same = sum(o.p99_s for o in others if rank[o.priority] == level)
+    same = sum(o.service_s for o in others if rank[o.priority] == level)
     higher = [o for o in others if rank[o.priority] < level]
     wait = blocking
     for _ in range(1000):
-        new = blocking + (same + sum((1 + math.floor(wait * o.fps)) * o.p99_s for o in higher)) / len(usable)
+        new = blocking + (same + sum((1 + math.floor(wait * o.fps)) * o.service_s for o in higher)) / len(usable)
         if new > _HORIZON_S:
             return math.inf
         if abs(new - wait) < 1e-9:
             return new
         wait = new
     return math.inf
+
+
+def _fifo_wait(d: _Demand, demands: list[_Demand], lanes: int, capacity: int) -> float:
+    """Arrival order: a job waits for the jobs queued ahead of it. In a wait `W` a stream submits at most
+    ``1 + floor(W f)`` jobs (`d`'s own: those before it) and never has more than STREAM_JOBS submitted, and the
+    queue holds at most `capacity`. One job is in service (the p99 of any stream); the queued ones run at their
+    median, spread over the lanes. Iterated from one service time to its fixed point, which the bounds keep finite."""
+    blocking = max(o.p99_s for o in demands)
+    wait = blocking
+    for _ in range(1000):
+        ahead = [(o, _jobs_within(o, wait, own=o is d)) for o in demands]
+        jobs = sum(n for _, n in ahead)
+        if not jobs:
+            return 0.0
+        median = sum(n * o.service_s for o, n in ahead) / jobs
+        new = blocking + max(0, min(jobs, capacity - 1) - lanes) * median / lanes
+        if abs(new - wait) < 1e-9:
+            return new
+        wait = new
+    return wait
+
+
+def _jobs_within(o: _Demand, wait: float, *, own: bool) -> int:
+    """Jobs of `o` queued ahead of a job that waits `wait`: those submitted during it, bounded by its in-flight."""
+    if own:
+        return min(STREAM_JOBS - 1, math.floor(wait * o.fps))
+    return min(STREAM_JOBS, 1 + math.floor(wait * o.fps))

@@ -80,6 +80,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
                 "service_p99_ms": num(s.p99_s),
                 "share": round(s.share, 4),
                 "wait_ms": num(s.wait_s),
+                "served_wait_ms": num(s.served_wait_s),
                 "deadline_ms": num(s.deadline_s),
                 "served_fraction": round(s.served_fraction, 4),
                 "fits": s.fits,
