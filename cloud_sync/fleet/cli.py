@@ -40,7 +40,7 @@ def _register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _status(args: argparse.Namespace) -> int:
-    store = open_store(args.db)
+    store = open_store(args.db, create=False)
     try:
         fleet = devices(store, args.group)
     finally:

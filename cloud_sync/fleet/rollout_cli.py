@@ -47,7 +47,7 @@ def _rollout(args: argparse.Namespace) -> int:
                        tuple(parse_waves(args.waves)), args.success, args.abort_on_failure, args.wave_timeout,
                        args.rollback_on_abort,
                        args.wave_timeout if args.await_offline is None else max(args.await_offline, 0.0))
-    store = open_store(args.db)
+    store = open_store(args.db, create=False)
 
     async def work(link: CloudLink) -> int:
         outcome = await RolloutRunner(link, store, spec, data, key, progress=_say).run()

@@ -193,9 +193,13 @@ def _errors(dialect: Dialect) -> tuple[_Errors, _Errors]:
 
 # -- opening ---------------------------------------------------------------------------------------------------
 
-def open_store(db: str) -> Store:
-    """`db` is a SQLite file path or a ``postgresql://`` URL; the schema is migrated on open."""
-    opener: Callable[[str], Store] = _open_postgres if db.startswith(("postgresql://", "postgres://")) else _open_sqlite
+def open_store(db: str, *, create: bool = True) -> Store:
+    """`db` is a SQLite file path or a ``postgresql://`` URL; the schema is migrated on open. Without `create`,
+    a SQLite file that does not exist yet is refused (a reader must not leave an empty database behind)."""
+    postgres = db.startswith(("postgresql://", "postgres://"))
+    if not (postgres or create or Path(db).is_file()):
+        raise ValueError(f"{db}: no such database (edge-cloud ingest --db {db} makes it)")
+    opener: Callable[[str], Store] = _open_postgres if postgres else _open_sqlite
     try:
         store = opener(db)
     except sqlite3.Error as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from cloud_sync.fleet import assign, devices, table
 from cloud_sync.ingest import classify, open_store
@@ -63,3 +64,13 @@ def test_a_database_from_a_newer_tool_is_refused_in_one_line(tmp_path: object) -
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"edge-cloud fleet: {path}: the database's schema version 99 is newer than this edge-cloud's (2)"]
+
+
+def test_status_of_a_database_that_does_not_exist_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path) + "/missing/fleet.db"
+    done = subprocess.run([sys.executable, "-m", "cloud_sync", "fleet", "status", "--db", path], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"edge-cloud fleet: {path}: no such database (edge-cloud ingest --db {path} makes it)"]
+    assert not (tmp_path / "missing").exists()
