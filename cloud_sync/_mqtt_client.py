@@ -24,6 +24,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from cloud_sync._paho import Client
 from cloud_sync.bridge import wait_settled
 from cloud_sync.envelope import Message
 
@@ -31,6 +32,9 @@ _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
 _GONE = MQTTErrorCode.MQTT_ERR_NO_CONN
 _ROUND_TRIP_FILTER = "$edge-runtime/round-trip"  # never subscribed: unsubscribing it only asks for an answer
 SILENCE_FACTOR = 1.5  # a connection that hears nothing for this many keepalives is lost
+# Packets parsed per turn of the event loop (a PUBACK costs ~25 us): what is left waits for the next turn, so a
+# window of PUBACKs never holds the loop for milliseconds (a frame's wake-up runs in between).
+READ_PACKETS = 16
 
 
 class Incoming(NamedTuple):
@@ -53,8 +57,8 @@ def new_client(client_id: str = "", *, clean_session: bool = True, manual_ack: b
     """A paho client for one connection: MQTT 3.1.1, no reconnect and no window of its own.
 
     With `manual_ack`, a received QoS 1 / 2 message is acknowledged only by `Connection.ack`."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session,
-                         reconnect_on_failure=False, manual_ack=manual_ack)
+    client = Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session,
+                    reconnect_on_failure=False, manual_ack=manual_ack)
     client.max_inflight_messages_set(0)  # `Connection` keeps the window
     return client
 
@@ -282,6 +286,8 @@ class Connection:
             self._paused = False
             self._heard = time.monotonic()  # the silence was ours
             self._loop.add_reader(self._fileno, self._readable)
+            if self._unread():
+                self._loop.call_soon(self._readable)
 
     # -- lifetime ----------------------------------------------------------------------------------------------
 
@@ -339,17 +345,26 @@ class Connection:
     # -- I/O driven by the loop ----------------------------------------------------------------------------
 
     def _readable(self) -> None:
+        """Parse up to READ_PACKETS packets; what is left (read bytes, or TLS's decrypted ones, which the socket
+        will not signal again) is parsed on the next turn of the loop."""
+        if self._paused or self._lost.done():
+            return
         client = self._client
         self._heard = time.monotonic()
-        while True:
-            rc = client.loop_read()
-            if rc != _OK:
-                self._lose(f"connection lost ({paho.error_string(rc)})")
-                return
-            sock = client.socket()
-            if not (self._tls and isinstance(sock, ssl.SSLSocket) and sock.pending()):
-                break  # TLS may hold decrypted bytes the socket will not signal again
+        rc = client.loop_read(READ_PACKETS)
+        if rc != _OK:
+            self._lose(f"connection lost ({paho.error_string(rc)})")
+            return
         self._harvest()
+        if self._unread():
+            self._loop.call_soon(self._readable)
+
+    def _unread(self) -> bool:
+        client = self._client
+        if isinstance(client, Client) and client.buffered:
+            return True
+        sock = client.socket()
+        return self._tls and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
 
     def _writable(self) -> None:
         rc = self._client.loop_write()

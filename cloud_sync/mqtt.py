@@ -29,7 +29,7 @@ __all__ = ["Connection", "Incoming", "LinkDown", "MqttTransport", "connect", "ne
 log = logging.getLogger("cloud_sync.mqtt")
 ONLINE = b"online"
 OFFLINE = b"offline"
-SLICE = 64  # messages handed to paho between two turns of the event loop
+SLICE = 16  # messages handed to paho between two turns of the event loop (~25 us each)
 
 
 class _Call:

@@ -1,0 +1,139 @@
+"""paho-mqtt's client with cheaper socket I/O per message, for a link that publishes thousands per second.
+
+* Reads: paho reads a packet with a system call per part (its type, each byte of its length, the rest): a
+  PUBACK costs about five `recv`, and `loop_read` reads as many packets as messages are in flight (a window of
+  PUBACKs in one call, holding the event loop for milliseconds). Here one `recv` takes up to `READ_CHUNK` bytes
+  and paho's parts are served from them; `loop_read(n)` reads at most `n` packets; `buffered` says whether read
+  bytes are waiting (the socket will not signal them again).
+* Writes: `loop_write` gathers every queued packet and hands them to the socket in one `send` (paho sends each
+  packet on its own); what the socket does not take waits, in order, for the next `loop_write` (`want_write`).
+  A DISCONNECT is flushed before paho closes the socket.
+* A PUBACK of MQTT 3.1.1 settles its message without building the reason code and properties objects of MQTT 5.
+
+Only private members that paho 2.x has kept stable are touched (`_sock_recv`, `_sock_send`, `_sock_close`,
+`_packet_read`, `_packet_write`, `_handle_pubackcomp`, `_do_on_publish`, `_loop_rc_handle`); the protocol and
+the session state stay paho's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from typing import Any, Literal
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+READ_CHUNK = 65536
+_OK = MQTTErrorCode.MQTT_ERR_SUCCESS
+_AGAIN = MQTTErrorCode.MQTT_ERR_AGAIN
+_PUBACK_OK = ReasonCode(PacketTypes.PUBACK)  # what paho hands `on_publish` for a 3.1.1 PUBACK (success, none)
+_NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]  # paho leaves it untyped
+
+
+class Client(paho.Client):
+    """A `paho.Client` whose reads are buffered (see the module)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_buf = b""
+        self._read_pos = 0
+        self._read_sock: socket.socket | Any = None  # the socket the buffer was read from
+        self._write_buf = bytearray()  # gathered packets the socket has not taken yet
+        self._gathering = False
+
+    @property
+    def buffered(self) -> bool:
+        """Bytes already read from the current socket wait to be parsed (call `loop_read` again)."""
+        return self._read_pos < len(self._read_buf) and self._read_sock is self._sock
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if not self.buffered:
+            data: bytes = super()._sock_recv(max(bufsize, READ_CHUNK))
+            if len(data) <= bufsize:
+                return data
+            self._read_buf, self._read_pos, self._read_sock = data, 0, self._sock
+        start = self._read_pos
+        self._read_pos = end = min(start + bufsize, len(self._read_buf))
+        return self._read_buf[start:end]
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        """Read at most `max_packets` packets (paho reads as many as messages are in flight, whatever is asked)."""
+        for _ in range(max(max_packets, 1)):
+            if self._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = self._packet_read()
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+            if rc != _OK:
+                result: MQTTErrorCode = self._loop_rc_handle(rc)
+                return result
+        return _OK
+
+    def want_write(self) -> bool:
+        return super().want_write() or bool(self._write_buf)
+
+    def loop_write(self) -> MQTTErrorCode:
+        """Write every queued packet with one `send`; what the socket refuses is kept for the next call."""
+        if self._sock is None:
+            return MQTTErrorCode.MQTT_ERR_NO_CONN
+        try:
+            self._gathering = True
+            try:
+                rc = self._packet_write()  # (paho's: each packet into `_sock_send`, gathered here)
+            finally:
+                self._gathering = False
+            if rc == _OK:
+                rc = self._flush()
+            if rc not in (_OK, _AGAIN):
+                result: MQTTErrorCode = self._loop_rc_handle(rc)
+                return result
+            return _OK
+        finally:
+            if self.want_write():
+                self._call_socket_register_write()
+            else:
+                self._call_socket_unregister_write()
+
+    def _flush(self) -> MQTTErrorCode:
+        buf = self._write_buf
+        while buf:
+            try:
+                sent = super()._sock_send(buf)
+            except BlockingIOError:
+                return _AGAIN
+            except OSError:
+                return MQTTErrorCode.MQTT_ERR_CONN_LOST
+            del buf[:sent]
+        return _OK
+
+    def _sock_send(self, buf: bytes | bytearray) -> int:
+        if self._gathering:
+            self._write_buf += buf
+            return len(buf)
+        sent: int = super()._sock_send(buf)
+        return sent
+
+    def _sock_close(self) -> None:
+        """Close the socket after handing it what was gathered (a DISCONNECT; on a lost link this fails)."""
+        sock, buf = self._sock, self._write_buf
+        if sock is not None and buf:
+            with contextlib.suppress(OSError):
+                sock.send(buf)
+        self._write_buf = bytearray()
+        super()._sock_close()
+
+    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
+        packet = self._in_packet["packet"]
+        if cmd != "PUBACK" or self._protocol == MQTTProtocolVersion.MQTTv5 or len(packet) != 2 or self.on_publish:
+            result: MQTTErrorCode = super()._handle_pubackcomp(cmd)
+            return result
+        mid = (packet[0] << 8) | packet[1]
+        with self._out_message_mutex:
+            if mid in self._out_messages:
+                done: MQTTErrorCode = self._do_on_publish(mid, _PUBACK_OK, _NO_PROPERTIES)
+                return done
+        return _OK
