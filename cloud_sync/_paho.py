@@ -42,6 +42,7 @@ class Client(paho.Client):
         self._read_buf = b""
         self._read_pos = 0
         self._read_sock: socket.socket | Any = None  # the socket the buffer was read from
+        self._drained = False  # this `loop_read` has emptied the socket: another recv would only fail
         self._write_buf = bytearray()  # gathered packets the socket has not taken yet
         self._gathering = False
 
@@ -52,7 +53,10 @@ class Client(paho.Client):
 
     def _sock_recv(self, bufsize: int) -> bytes:
         if not self.buffered:
+            if self._drained:
+                raise BlockingIOError  # the socket signals again when more arrives (saves a failing recv)
             data: bytes = super()._sock_recv(max(bufsize, READ_CHUNK))
+            self._drained = len(data) < READ_CHUNK
             if len(data) <= bufsize:
                 return data
             self._read_buf, self._read_pos, self._read_sock = data, 0, self._sock
@@ -62,6 +66,7 @@ class Client(paho.Client):
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         """Read at most `max_packets` packets (paho reads as many as messages are in flight, whatever is asked)."""
+        self._drained = False
         for _ in range(max(max_packets, 1)):
             if self._sock is None:
                 return MQTTErrorCode.MQTT_ERR_NO_CONN
