@@ -5,19 +5,17 @@
   PUBACKs in one call, holding the event loop for milliseconds). Here one `recv` takes up to `READ_CHUNK` bytes
   and paho's parts are served from them; `loop_read(n)` reads at most `n` packets; `buffered` says whether read
   bytes are waiting (the socket will not signal them again).
-* Writes: `loop_write` gathers every queued packet and hands them to the socket in one `send` (paho sends each
-  packet on its own); what the socket does not take waits, in order, for the next `loop_write` (`want_write`).
-  A DISCONNECT is flushed before paho closes the socket.
+* Writes stay paho's, a `send` per packet: gathered into one `send`, the PUBLISHes of a small batch reach a
+  broker that keeps Nagle's algorithm on (mosquitto's default) as one segment, and its PUBACKs after the first
+  then wait for this side's delayed ACK (~40 ms): a confirmation that late keeps results in the outbox.
 * A PUBACK of MQTT 3.1.1 settles its message without building the reason code and properties objects of MQTT 5.
 
-Only private members that paho 2.x has kept stable are touched (`_sock_recv`, `_sock_send`, `_sock_close`,
-`_packet_read`, `_packet_write`, `_handle_pubackcomp`, `_do_on_publish`, `_loop_rc_handle`); the protocol and
-the session state stay paho's.
+Only private members that paho 2.x has kept stable are touched (`_sock_recv`, `_packet_read`,
+`_handle_pubackcomp`, `_do_on_publish`, `_loop_rc_handle`); the protocol and the session state stay paho's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from typing import Any, Literal
 
@@ -29,7 +27,6 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 READ_CHUNK = 65536
 _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
-_AGAIN = MQTTErrorCode.MQTT_ERR_AGAIN
 _PUBACK_OK = ReasonCode(PacketTypes.PUBACK)  # what paho hands `on_publish` for a 3.1.1 PUBACK (success, none)
 _NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]  # paho leaves it untyped
 
@@ -43,8 +40,6 @@ class Client(paho.Client):
         self._read_pos = 0
         self._read_sock: socket.socket | Any = None  # the socket the buffer was read from
         self._drained = False  # this `loop_read` has emptied the socket: another recv would only fail
-        self._write_buf = bytearray()  # gathered packets the socket has not taken yet
-        self._gathering = False
 
     @property
     def buffered(self) -> bool:
@@ -77,59 +72,6 @@ class Client(paho.Client):
                 result: MQTTErrorCode = self._loop_rc_handle(rc)
                 return result
         return _OK
-
-    def want_write(self) -> bool:
-        return super().want_write() or bool(self._write_buf)
-
-    def loop_write(self) -> MQTTErrorCode:
-        """Write every queued packet with one `send`; what the socket refuses is kept for the next call."""
-        if self._sock is None:
-            return MQTTErrorCode.MQTT_ERR_NO_CONN
-        try:
-            self._gathering = True
-            try:
-                rc = self._packet_write()  # (paho's: each packet into `_sock_send`, gathered here)
-            finally:
-                self._gathering = False
-            if rc == _OK:
-                rc = self._flush()
-            if rc not in (_OK, _AGAIN):
-                result: MQTTErrorCode = self._loop_rc_handle(rc)
-                return result
-            return _OK
-        finally:
-            if self.want_write():
-                self._call_socket_register_write()
-            else:
-                self._call_socket_unregister_write()
-
-    def _flush(self) -> MQTTErrorCode:
-        buf = self._write_buf
-        while buf:
-            try:
-                sent = super()._sock_send(buf)
-            except BlockingIOError:
-                return _AGAIN
-            except OSError:
-                return MQTTErrorCode.MQTT_ERR_CONN_LOST
-            del buf[:sent]
-        return _OK
-
-    def _sock_send(self, buf: bytes | bytearray) -> int:
-        if self._gathering:
-            self._write_buf += buf
-            return len(buf)
-        sent: int = super()._sock_send(buf)
-        return sent
-
-    def _sock_close(self) -> None:
-        """Close the socket after handing it what was gathered (a DISCONNECT; on a lost link this fails)."""
-        sock, buf = self._sock, self._write_buf
-        if sock is not None and buf:
-            with contextlib.suppress(OSError):
-                sock.send(buf)
-        self._write_buf = bytearray()
-        super()._sock_close()
 
     def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
         packet = self._in_packet["packet"]

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from edge_runtime._compat import TaskGroup
 from edge_runtime.config import StreamConfig
 from edge_runtime.engine._abandon import abandonable
+from edge_runtime.engine._heap import settled_heap
 from edge_runtime.engine._status import StatusDisplay
 from edge_runtime.engine._stream import StreamRunner
 from edge_runtime.sinks import Sink
@@ -87,6 +88,7 @@ class Runtime:
             stack.callback(infra.create_task(self._tick(), name="ticker").cancel)  # no tick into a closing sink
             if duration is not None:
                 loop.call_later(duration, self.stop)
+            stack.enter_context(settled_heap())  # start-up is done: full collections leave its objects out
             await self._run_streams()
 
     def stop(self) -> None:
