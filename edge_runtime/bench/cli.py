@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge_runtime.bench import gates, memory, overhead, overload, report, uplink
 from edge_runtime.bench._setup import DEFAULT_MODEL, BenchModel, input_size, measure_service_time
 
 PARTS = ("overhead", "overload", "lanes", "memory", "uplink", "gates")
@@ -25,6 +24,8 @@ def add_bench_command(sub: Any) -> None:
 
 
 def run_bench(ns: argparse.Namespace) -> int:
+    from edge_runtime.bench import gates, memory, overhead, overload, report, uplink  # not for `edge-runtime run`
+
     parts = set(ns.only or PARTS)
     if parts == {"gates"}:  # its own models: no classifier to measure first
         return _run_gates(ns)
@@ -69,6 +70,8 @@ def run_bench(ns: argparse.Namespace) -> int:
 
 
 def _run_gates(ns: argparse.Namespace) -> int:
+    from edge_runtime.bench import gates, report
+
     results = gates.run(min(ns.seconds, 10.0))
     _say(gates.lines(results))
     print("targets: " + gates.TARGET)

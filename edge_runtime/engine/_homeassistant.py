@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from cloud_sync import MqttTransport, Transport
+from cloud_sync import Transport
 from edge_runtime.config import RuntimeConfig, StreamConfig
 from edge_runtime.control import StreamControl
 from edge_runtime.engine._runtime import StreamParts
@@ -29,6 +29,8 @@ def homeassistant_bridge(
     frames: FrameRing | None,
 ) -> HomeAssistantBridge:
     """The bridge on the device's one MQTT link (the config was checked to have `cloud.mqtt`)."""
+    from cloud_sync.mqtt import MqttTransport  # paho: only a runtime with cloud.mqtt gets here
+
     cloud = sinks["cloud"]
     if not isinstance(link, MqttTransport) or not isinstance(cloud, CloudSink) or config.cloud is None:
         raise RuntimeError("homeassistant: needs cloud.mqtt")  # the config validation already refused this
