@@ -58,6 +58,7 @@ def build_runtime(
     With `config_path`, the runtime reloads that file on SIGHUP (and `POST /api/reload`)."""
     boot_id = uuid.uuid4().hex
     service = AcceleratorService(config.accelerator)
+    log.info("accelerator: %s", config.accelerator.threads_chosen())
     updates = config.cloud.models if config.cloud is not None else None
     for name, handle in load_models(config.models, config.accelerator, base_dir, updates).items():
         service.set_model(name, handle)
