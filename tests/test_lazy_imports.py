@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 import cloud_sync
 import cloud_sync.models
 import edge_runtime.updates
-from tests.support.ports import free_port
+from tests.support.ports import free_port, stop_process, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("paho", "zmq", "sqlite3", "cryptography", "aiohttp", "prometheus_client")
@@ -47,22 +48,27 @@ status: {{display: off}}
     return path
 
 
-def loaded(config: Path) -> set[str]:
-    """The heavy libraries a runtime process running `config` for a moment has imported."""
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "edge_runtime", "--config", str(config), "--duration", "1"],
-        cwd=config.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    modules = {
-        line.rpartition("|")[2].strip().partition(".")[0]
-        for line in result.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+def loaded(config: Path, *, ask: int | None = None) -> set[str]:
+    """The heavy libraries a runtime process running `config` for a second has imported; with `ask`, once it
+    has answered a health check on that port (then stopped with SIGTERM: a clean stop)."""
+    seconds = "1" if ask is None else "120"
+    command = [sys.executable, "-X", "importtime", "-m", "edge_runtime", "--config", str(config), "--duration", seconds]
+    report = config.with_suffix(".importtime")
+    with report.open("wb") as err:
+        proc = subprocess.Popen(command, cwd=config.parent, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        if ask is not None:
+            wait_for_port(ask, timeout=60)
+            with urllib.request.urlopen(f"http://127.0.0.1:{ask}/healthz", timeout=60) as response:
+                assert response.status == 200
+            stop_process(proc, timeout=30)
+        proc.wait(timeout=120)
+    finally:
+        stop_process(proc)
+    stderr = report.read_text(errors="replace")
+    assert proc.returncode == 0, stderr[-2000:]
+    imported = (line.rpartition("|")[2].strip() for line in stderr.splitlines() if line.startswith("import time:"))
+    modules = {name.partition(".")[0] for name in imported}
     assert "edge_runtime" in modules  # the report is read right
     return modules & set(HEAVY)
 
@@ -73,9 +79,11 @@ def test_no_cloud_and_no_http_imports_none_of_the_heavy_libraries(tmp_path: Path
 
 
 @pytest.mark.timeout(150)
-def test_the_default_http_server_is_the_only_heavy_part_of_a_plain_config(tmp_path: Path) -> None:
-    http = f"http: {{listen: '127.0.0.1:{free_port()}'}}\n"  # on by default: only its port is chosen here
-    assert loaded(device_yaml(tmp_path, http)) == {"aiohttp", "prometheus_client"}
+def test_the_http_server_loads_its_libraries_with_its_first_client(tmp_path: Path) -> None:
+    port = free_port()
+    http = f"http: {{listen: '127.0.0.1:{port}'}}\n"  # on by default: only its port is chosen here
+    assert loaded(device_yaml(tmp_path, http)) == set()  # listening, nobody asked
+    assert loaded(device_yaml(tmp_path, http), ask=port) == {"aiohttp", "prometheus_client"}
 
 
 @pytest.mark.timeout(150)

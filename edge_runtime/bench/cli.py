@@ -51,8 +51,8 @@ def run_bench(ns: argparse.Namespace) -> int:
         _say(report.overload_lines("lanes", results["lanes"]))
         _floor(results, "lanes", model, ns.seconds, lanes=2)
     if "memory" in parts:
-        results["rss_4_streams_mib"] = memory.peak_rss_mib(model)
-        print(f"memory: 4 streams, peak RSS {results['rss_4_streams_mib']:.1f} MiB")
+        results.update(memory.run(model))
+        print(memory.line(results), flush=True)
     if "uplink" in parts:
         results["uplink"] = uplink.run(model, ns.seconds)
         _say(uplink.lines(results["uplink"]))
