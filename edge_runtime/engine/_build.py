@@ -7,7 +7,7 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloud_sync import Transport, make_transport
 from cloud_sync.envelope import Envelope
@@ -26,7 +26,6 @@ from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
 from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
-from edge_runtime.homeassistant.bridge import HomeAssistantBridge
 from edge_runtime.inference import ModelError, TfliteModelHandle
 from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
@@ -43,6 +42,9 @@ from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
 from edge_runtime.thermal import ThermalController
 from edge_runtime.updates import RecentFrames, UpdateHistory, load_models
+
+if TYPE_CHECKING:
+    from edge_runtime.homeassistant.bridge import HomeAssistantBridge
 
 log = logging.getLogger(__name__)
 

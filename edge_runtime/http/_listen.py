@@ -9,6 +9,7 @@ health check. That client waits in the listen backlog while they load, then aioh
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from typing import Any
 
@@ -17,19 +18,32 @@ BACKLOG = 128  # aiohttp's default for its sites
 
 async def listen(host: str, port: int) -> list[socket.socket]:
     """Listening, non-blocking sockets on `host:port`; an OSError (one line) when an address cannot be bound."""
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        host, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )
     sockets: list[socket.socket] = []
     try:
-        for family, kind, proto, _, address in dict.fromkeys(infos):  # each address once, in resolver order
-            sock = socket.socket(family, kind, proto)
+        for family, address in _numeric(host, port) or await _resolved(host, port):
+            sock = socket.socket(family, socket.SOCK_STREAM)
             sockets.append(sock)
             _bind(sock, address)
     except BaseException:
         close(sockets)
         raise
     return sockets
+
+
+def _numeric(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
+    """An IP address needs no resolver (nor the idna codec it loads)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return []
+    return [(socket.AF_INET6, (host, port, 0, 0)) if ip.version == 6 else (socket.AF_INET, (host, port))]
+
+
+async def _resolved(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
+    infos = await asyncio.get_running_loop().getaddrinfo(
+        host, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    return list(dict.fromkeys((family, address) for family, _, _, _, address in infos))  # each once, in order
 
 
 def _bind(sock: socket.socket, address: tuple[Any, ...]) -> None:
