@@ -65,9 +65,13 @@ def loaded(config: Path, *, ask: int | None = None) -> set[str]:
         proc.wait(timeout=120)
     finally:
         stop_process(proc)
-    stderr = report.read_text(errors="replace")
-    assert proc.returncode == 0, stderr[-2000:]
-    imported = (line.rpartition("|")[2].strip() for line in stderr.splitlines() if line.startswith("import time:"))
+    assert proc.returncode == 0, report.read_text(errors="replace")[-2000:]
+    return heavy_in(report.read_text(errors="replace"))
+
+
+def heavy_in(importtime: str) -> set[str]:
+    """The heavy libraries named in a `python -X importtime` report."""
+    imported = (line.rpartition("|")[2].strip() for line in importtime.splitlines() if line.startswith("import time:"))
     modules = {name.partition(".")[0] for name in imported}
     assert "edge_runtime" in modules  # the report is read right
     return modules & set(HEAVY)
@@ -90,6 +94,25 @@ def test_the_http_server_loads_its_libraries_with_its_first_client(tmp_path: Pat
 def test_an_mqtt_link_loads_paho_and_the_outbox_but_neither_zeromq_nor_signatures(tmp_path: Path) -> None:
     cloud = "cloud:\n  mqtt: {host: 127.0.0.1, port: 1}\n  outbox: {path: outbox.db}\nhttp: {enabled: false}\n"
     assert loaded(device_yaml(tmp_path, cloud)) == {"paho", "sqlite3"}
+
+
+@pytest.mark.timeout(150)
+def test_validating_a_cloud_and_model_updates_config_loads_no_link_and_no_signature_library(tmp_path: Path) -> None:
+    cloud = """\
+cloud:
+  mqtt: {host: 127.0.0.1, port: 1}
+  outbox: {path: outbox.db}
+  models: {trusted_keys: [fleet.pub], dir: store}
+"""
+    config = device_yaml(tmp_path, cloud)
+    (tmp_path / "fleet.pub").write_text("validate checks that the key file can be read; the runtime parses it\n")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "edge_runtime", "validate", str(config)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ok (1 streams, 1 models)" in done.stdout
+    assert heavy_in(done.stderr) == set()
 
 
 @pytest.mark.parametrize("package", [cloud_sync, cloud_sync.models, edge_runtime.updates])
