@@ -88,6 +88,7 @@ class _Loops:
         self.stats = stats
         self.i = 0
         self.put = 0  # frames put into the channel, to wait for the last results before another loop runs
+        self.topped = 0  # results seen by the last `top_up`
 
     def invoke(self) -> None:
         self.interp.invoke()
@@ -112,11 +113,15 @@ class _Loops:
         return counted
 
     def top_up(self) -> int:
-        """Fill the channel, then wait for a result (it never polls); returns the results that arrived."""
+        """Offer a frame for each result since the last call and one more, then wait for a result (it never
+        polls); returns the results that arrived. So a frame always waits for the lane and each result costs the
+        same offers whatever the path buffers (filling the channel instead would offer more frames per result to
+        a path that moves them out of the channel sooner)."""
         first = self.sink.count
         self.sink.arrived.clear()
-        while len(self.channel) < self.channel.capacity:
+        for _ in range(first - self.topped + 1):
             self._put()
+        self.topped = first
         self.sink.arrived.wait(1)
         return self.sink.count - first
 
@@ -126,6 +131,7 @@ class _Loops:
         while self.sink.count + self.stats.drops.total < self.put and time.monotonic() < end:
             self.sink.arrived.clear()
             self.sink.arrived.wait(0.1)
+        self.topped = self.sink.count
 
     def _put(self) -> None:
         self.i += 1
@@ -171,7 +177,7 @@ async def _with_runtime(model: BenchModel, frames: int, seconds: float) -> dict[
     stats = service.register_stream("bench", "high", None)
     channel: Channel[Item] = Channel(2, "drop_newest", DropCounter())
     sink = _SignalSink()
-    infer = InferStep("bench", service.submit)
+    infer = InferStep("bench", service.submit, service.submit_from_thread)
     runner = StreamRunner("bench", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     loops = _Loops(model, channel, sink, stats)
     async with service, TaskGroup() as group:
