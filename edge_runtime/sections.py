@@ -7,15 +7,25 @@ The classes (`Priority`, `PRIORITIES`, most urgent first) are cloud_sync's one t
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cloud_sync.envelope import PRIORITIES, Priority
 
 __all__ = ["PRIORITIES", "AcceleratorConfig", "Priority", "StrictModel", "WatchdogConfig"]
 
 _DEFAULT_BOUNDS: dict[Priority, int] = {"critical": 8, "high": 16, "normal": 32, "low": 64}
+AUTO_THREADS_MAX = 4  # beyond this a small model gains little, and capture and the event loop need a core too
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity, which a container or `taskset` may narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 class StrictModel(BaseModel):
@@ -45,7 +55,11 @@ class AcceleratorConfig(StrictModel):
     fallback: Literal["cpu", "none"] = Field(
         "none", description="When the delegate cannot load: cpu runs on the CPU instead (and says so); none stops."
     )
-    threads: int = Field(2, ge=1, le=64, description="CPU threads of each interpreter.")
+    threads: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = Field(
+        "auto",
+        description="CPU threads of each interpreter; auto: the usable cores divided by the lanes, so lanes never "
+        f"fight over a core (at least 1, at most {AUTO_THREADS_MAX}).",
+    )
     lanes: int = Field(1, ge=1, le=16, description="Interpreter instances run in parallel, one thread each.")
     policy: Literal["priority", "fifo"] = Field(
         "priority", description="priority: class, then earliest deadline; fifo: arrival order, for comparison."
@@ -59,6 +73,30 @@ class AcceleratorConfig(StrictModel):
     )
 
     watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig, description="The stuck-lane watchdog.")
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _threads_or_auto(cls, value: object) -> object:
+        """One message for a bad value, not one per branch of the union."""
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 64):
+            return value
+        raise ValueError(f"must be a whole number from 1 to 64, or auto (got {value!r})")
+
+    @property
+    def interpreter_threads(self) -> int:
+        """The threads each interpreter runs: `threads`, or what `auto` chooses on this machine."""
+        if isinstance(self.threads, int):
+            return self.threads
+        return max(1, min(AUTO_THREADS_MAX, usable_cores() // self.lanes))
+
+    def threads_chosen(self) -> str:
+        """One line saying how many lanes and threads run, and why (logged at start)."""
+        how = (
+            f"auto: {usable_cores()} usable core(s) / {self.lanes} lane(s)"
+            if self.threads == "auto"
+            else "as configured"
+        )
+        return f"{self.lanes} lane(s) x {self.interpreter_threads} interpreter thread(s) ({how})"
 
     @model_validator(mode="after")
     def _one_lane_takes_every_class(self) -> AcceleratorConfig:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge_runtime.bench import gates, memory, overhead, overload, report, uplink
+from edge_runtime.bench import floor, gates, memory, overhead, overload, report, uplink
 from edge_runtime.bench._setup import DEFAULT_MODEL, BenchModel, input_size, measure_service_time
 
 PARTS = ("overhead", "overload", "lanes", "memory", "uplink", "gates")
@@ -43,9 +43,11 @@ def run_bench(ns: argparse.Namespace) -> int:
         _say(report.overload_lines("overload", results["fifo"]))
         results["priority"] = overload.run_case(model, s, ns.seconds, "priority")
         _say(report.overload_lines("overload", results["priority"]))
+        _floor(results, "priority", model, ns.seconds, lanes=1)
     if "lanes" in parts:
         results["lanes"] = overload.run_case(model, s, ns.seconds, "priority", lanes=2, reserve=True)
         _say(report.overload_lines("lanes", results["lanes"]))
+        _floor(results, "lanes", model, ns.seconds, lanes=2)
     if "memory" in parts:
         results["rss_4_streams_mib"] = memory.peak_rss_mib(model)
         print(f"memory: 4 streams, peak RSS {results['rss_4_streams_mib']:.1f} MiB")
@@ -75,6 +77,13 @@ def _run_gates(ns: argparse.Namespace) -> int:
     report.write_json({"gates": results}, ns.out / "bench-gates.json")
     print(f"wrote {ns.out / 'bench-gates.json'}")
     return 0
+
+
+def _floor(results: dict[str, Any], case: str, model: BenchModel, seconds: float, *, lanes: int) -> None:
+    """The same arrivals on bare loops, right after the case, and the case's high p99 against it."""
+    figures = results[case]
+    figures["floor"] = floor.run(model, figures["service_time_ms"] / 1e3, seconds, lanes=lanes)
+    print(floor.line(figures["floor"], figures["classes"]["high"]["p99_S"]), flush=True)
 
 
 def _say(lines: list[str]) -> None:

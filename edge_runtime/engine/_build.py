@@ -59,13 +59,13 @@ def build_runtime(
     With `config_path`, the runtime reloads that file on SIGHUP (and `POST /api/reload`)."""
     boot_id = uuid.uuid4().hex
     service = AcceleratorService(config.accelerator)
+    log.info("accelerator: %s", config.accelerator.threads_chosen())
     updates = config.cloud.models if config.cloud is not None else None
     for name, handle in load_models(config.models, config.accelerator, base_dir, updates).items():
         service.set_model(name, handle)
     plan = RuntimePlan(config, base_dir)
     background: dict[str, Background] = {"plan": plan.log_at_start}
-    plain_submit: Submit = service.submit
-    submit = plain_submit
+    submit: Submit = service.submit
     # the device's one link to the cloud: the cloud sink's uplink runs it, model updates subscribe to it
     link = make_transport(config.cloud, config.device.id) if config.cloud is not None else None
     history: UpdateHistory | None = None
@@ -91,7 +91,7 @@ def build_runtime(
     if snapshots is not None:
         submit = snapshots.tap(submit)
     controls: dict[str, StreamControl] | None = {} if config.homeassistant is not None else None
-    direct = _direct_submit(service, submit, plain_submit)
+    direct = _direct_submit(service, submit)
     bridges: list[HomeAssistantBridge] = []  # the Home Assistant bridge once made: streams a reload starts join it
 
     def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
@@ -124,10 +124,10 @@ def build_runtime(
     return runtime, service
 
 
-def _direct_submit(service: AcceleratorService, submit: Submit, plain: Submit) -> DirectSubmit | None:
+def _direct_submit(service: AcceleratorService, submit: Submit) -> DirectSubmit | None:
     """The capture threads submit their frames themselves (`InferStep.direct`) when nothing wraps the service's
     `submit`: model updates' recent frames, thermal shedding and snapshots tap it on the loop."""
-    return service.submit_from_thread if submit is plain else None
+    return service.submit_from_thread if submit == service.submit else None
 
 
 def _thermal(

@@ -48,21 +48,22 @@ def interpreter_options(
     error says so in one line, or, with ``fallback: cpu``, a warning says the model runs on the CPU instead.
     """
     module = interpreter_module()
+    threads = accel.interpreter_threads
     if accel.delegate == "edgetpu":
         delegate, reason = _edgetpu(module, edgetpu_library)
         if delegate is not None:
-            return InterpreterOptions({"num_threads": accel.threads, "experimental_delegates": [delegate]}, "edgetpu")
+            return InterpreterOptions({"num_threads": threads, "experimental_delegates": [delegate]}, "edgetpu")
         if accel.fallback != "cpu":
             raise ModelError(
                 f"{where}: edgetpu delegate unavailable ({reason}); "
                 "install libedgetpu and attach the device, or set accelerator.fallback: cpu"
             )
         log.warning("%s: edgetpu delegate unavailable (%s); running on the CPU (fallback: cpu)", where, reason)
-        return InterpreterOptions({"num_threads": accel.threads}, "cpu")
+        return InterpreterOptions({"num_threads": threads}, "cpu")
     if accel.delegate == "none":
         resolver = module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        return InterpreterOptions({"num_threads": accel.threads, "experimental_op_resolver_type": resolver}, "cpu")
-    return InterpreterOptions({"num_threads": accel.threads}, "xnnpack")
+        return InterpreterOptions({"num_threads": threads, "experimental_op_resolver_type": resolver}, "cpu")
+    return InterpreterOptions({"num_threads": threads}, "xnnpack")
 
 
 def _edgetpu(module: ModuleType, library: str) -> tuple[Any, str]:

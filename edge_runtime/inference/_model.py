@@ -134,7 +134,8 @@ class TfliteModelHandle:
     def with_threads(self, threads: int | None) -> TfliteModelHandle:
         """The same version whose interpreters use at most `threads` (None: the configured count). It opens none
         now: swapped in with `set_model`, each lane makes its own when it next runs the model (thermal)."""
-        count = self.configured.threads if threads is None else min(threads, self.configured.threads)
+        configured = self.configured.interpreter_threads
+        count = configured if threads is None else min(threads, configured)
         accel = self.configured.model_copy(update={"threads": count})
         return TfliteModelHandle(replace(self.model, accel=accel), None, self.configured)
 

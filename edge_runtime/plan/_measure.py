@@ -30,7 +30,7 @@ MAX_CACHE_BYTES = 1 << 20
 
 
 def cache_key(sha256: str, accel: AcceleratorConfig) -> str:
-    return f"{sha256}:{accel.threads}:{accel.delegate}"
+    return f"{sha256}:{accel.interpreter_threads}:{accel.delegate}"
 
 
 def service_times(
@@ -70,7 +70,7 @@ def _time_model(
     hit = cache.get(key)
     if hit is not None:
         return ServiceTime(hit["median_ms"] / 1e3, hit["p99_ms"] / 1e3, int(hit["runs"]))
-    log.info("measuring model %r (%s threads, %s) for %.1f s", name, accel.threads, accel.delegate, seconds)
+    log.info("measuring model %r (%s threads, %s) for %.1f s", name, accel.interpreter_threads, accel.delegate, seconds)
     measured = measure_handle(handle.instantiate(), handle.model.plan.tensor.shape, seconds)
     cache[key] = {"median_ms": measured.median_s * 1e3, "p99_ms": measured.p99_s * 1e3, "runs": measured.runs}
     return measured

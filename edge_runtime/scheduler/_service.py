@@ -203,6 +203,7 @@ class AcceleratorService:
         self._apply(reports)
         return {
             "policy": self.config.policy,
+            "threads": self.config.interpreter_threads,
             "queued": sum(queued for queued, _, _ in counts.values()),
             "streams": {name: a.snapshot(*counts[name]) for name, a in self._accounts.items()},
             "lanes": [lane.snapshot() for lane in self._dispatcher.lanes],

@@ -32,6 +32,11 @@ def test_bench_overhead_and_overload_write_sane_json(tmp_path: Path) -> None:
     _check_overhead(results["overhead"])
     for policy in ("fifo", "priority"):
         _check_overload(results[policy], policy)
+    floor = results["priority"]["floor"]  # the same arrivals on one bare lane: at 30 fps for 2 s, ~60 frames
+    assert floor["lanes"] == 1
+    assert 50 <= floor["frames"] <= 61
+    assert 0.5 < floor["p50_S"] <= floor["p99_S"] <= floor["max_S"]  # each high frame runs the model once
+    assert "raw floor, 1 bare lane(s)" in done.stdout
 
 
 def _check_overhead(o: dict[str, Any]) -> None:

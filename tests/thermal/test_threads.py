@@ -20,7 +20,7 @@ from tests.updates.support import digits_config, frame
 def lane_threads(service: AcceleratorService) -> int:
     """The thread count of the interpreter lane 0 holds for digits (the lane's own runner, read after a job)."""
     _handle, runner = service._dispatcher.lanes[0]._runners["digits"]  # what the lane really holds
-    threads: int = runner.model.accel.threads  # type: ignore[attr-defined]
+    threads: int = runner.model.accel.interpreter_threads  # type: ignore[attr-defined]
     return threads
 
 
