@@ -66,6 +66,9 @@ class Inflight:
         self._idle: asyncio.Future[None] | None = None  # awaited by `run` after the channel closed
         self._cancelled = False
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     async def run(self) -> None:
         """Take frames until the channel is closed and every frame in flight is delivered (the `collect` task)."""
         self._loop = asyncio.get_running_loop()

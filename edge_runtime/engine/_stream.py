@@ -92,6 +92,10 @@ class StreamRunner:
             bound = inflight + 2
             self._direct = Inflight(channel, infer.model, infer.direct, self._deliver, drops=stats.drops, bound=bound)
 
+    def in_flight(self) -> int:
+        """Frames submitted (or taken for a gate) and not yet delivered, the direct path's or the loop's."""
+        return len(self._direct) if self._direct is not None else self._inflight.qsize()
+
     async def dispatch(self) -> None:
         """Submit the channel's frames; gates that listen (a sensor's subscription) run as long as this does."""
         listeners = [asyncio.create_task(g.run(), name=f"gate:{self.name}:{g.name}") for g in self.gates]
