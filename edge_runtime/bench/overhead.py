@@ -1,11 +1,12 @@
 """Overhead: a bare `invoke()` loop against the runtime's whole path for the same model.
 
-The runtime path is the real one: a capture thread puts a frame into the stream's channel, the dispatch task
-submits it to the accelerator service, a lane preprocesses, invokes and decodes it, the collect task turns it
-into a result envelope and hands it to a sink. `one in flight`: the capture thread waits for each result before
-it puts the next frame; the figure is the time from the put to the sink's `send` (three thread wake-ups among
-it), not counting the bench's own wake-up of the waiting capture thread, which no real source has.
-`saturated`: the capture thread tops the channel up whenever a result arrives (it never polls), so the figure
+The runtime path is the real one: a capture thread puts a frame into the stream's channel, which hands it to the
+accelerator service in that thread (the stream's direct path), a lane preprocesses, invokes and decodes it, and
+on the loop its outcome becomes a result envelope handed to a sink. `one in flight`: the capture thread waits for
+each result before it puts the next frame; the figure is the time from the put to the sink's `send` (two thread
+wake-ups among it: capture -> lane, lane -> loop), not counting the bench's own wake-up of the waiting capture
+thread, which no real source has. `saturated`: whenever a result arrives, the capture thread offers a frame for
+each result since it last did and one more (it never polls), so a frame always waits for the lane; the figure
 is the throughput the path sustains, and 1/fps - 1/raw fps is what each frame costs the lane.
 
 Besides the bare `invoke()` loop, a bare `Runner.run` loop (preprocess + invoke + decode, no scheduler) is
@@ -87,7 +88,7 @@ class _Loops:
         self.sink = sink
         self.stats = stats
         self.i = 0
-        self.put = 0  # frames put into the channel, to wait for the last results before another loop runs
+        self.put = 0  # frames the channel took, to wait for the last results before another loop runs
         self.topped = 0  # results seen by the last `top_up`
 
     def invoke(self) -> None:
@@ -135,8 +136,8 @@ class _Loops:
 
     def _put(self) -> None:
         self.i += 1
-        self.put += 1
-        self.channel.put(self.items[self.i % len(self.items)])
+        if self.channel.put(self.items[self.i % len(self.items)]):  # a frame refused (channel full) is never seen
+            self.put += 1
 
     def measure(self, frames: int, seconds: float) -> dict[str, dict[str, float]]:
         loops: dict[str, Callable[[], float | None]] = {

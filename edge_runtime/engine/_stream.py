@@ -195,9 +195,10 @@ class StreamRunner:
     def emit(self, result: Result, first_stage: int) -> None:
         """Pass a result through the stages from `first_stage` on, then to every sink."""
         results = [result]
-        for stage in self.stages[first_stage:]:
-            results = [out for r in results for out in self._run_stage(stage, r)]
-        self.recent.extend(r for r in results if r is not result)
+        if first_stage < len(self.stages):  # (a stream without stages skips this on every frame)
+            for stage in self.stages[first_stage:]:
+                results = [out for r in results for out in self._run_stage(stage, r)]
+            self.recent.extend(r for r in results if r is not result)
         for r in results:
             envelope = self._envelope(r)
             for sink in self.sinks:

@@ -10,6 +10,10 @@ loop in batches: the first report after the loop last collected owes the loop on
 the loop takes every report gathered by then (`collect`). Until the loop has taken it, a finished job counts as
 running. The lane that owes the notify sends it outside the lock, once its next job is ready to invoke (or before
 it waits): the wake-up makes the loop take the GIL, and by then the lane no longer needs it.
+
+A capture thread may push too (`submit_direct`): under the same lock, a job it pushes while a lane waits goes to
+that lane at once, with no hop through the loop; what that push makes leave the queue becomes a report like the
+lanes' ones, so every outcome is still settled on the loop.
 """
 
 from __future__ import annotations
@@ -84,9 +88,10 @@ class Dispatcher:
                 self._reports.append(Refused(Ticket(job, token, LOWEST_RANK, math.inf, now, 0), *refusal))
             else:
                 self._reports.extend(self._queue(job, token, now))
-            # what the policy dropped (a superseded frame) rides with the report of a job running now, if any: no
-            # wake-up of its own (nothing older of that stream can be delivered before that job ends anyway)
-            owed = (refusal is not None or not any(lane.current for lane in self.lanes)) and self._owe()
+            # what the policy dropped (a superseded frame) rides with the report of a job running now, if any, with
+            # no wake-up of its own: a camera faster than the model does not wake the loop for every frame it offers
+            owed = bool(self._reports) and (refusal is not None or not any(lane.current for lane in self.lanes))
+            owed = owed and self._owe()
         if owed:
             self.tell_loop()
 

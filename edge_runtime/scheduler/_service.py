@@ -4,7 +4,9 @@
 waited, or it finished one) the policy picks what that lane runs *now*, so class, deadline and staleness are
 judged at dispatch, not at submit. A lane that finishes a job takes its next one itself (`_dispatch.py`), so the
 loop is not between two jobs; outcomes come back to the loop in batches, one wake-up per batch. Every submitted
-job's future resolves to exactly one `Completed` or `Dropped`, on the loop.
+job's future resolves to exactly one `Completed` or `Dropped`, on the loop. A capture thread may submit too
+(`submit_from_thread`, with a token of its own instead of a future): its frame reaches a waiting lane without
+waking the loop, and its outcome is settled on the loop like the others.
 
 A stream's class, deadline (`deadline_ms` from the frame's capture) and guards come from `register_stream`.
 """
