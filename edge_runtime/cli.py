@@ -12,8 +12,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from edge_runtime.config import ConfigError, RuntimeConfig, load_config
 from edge_runtime.engine._terminal import LiveTerminal, TerminalLogHandler
@@ -57,7 +57,7 @@ def _quiet_closed_pipe() -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-runtime", description="Real-time AI stream processing on this device.")
-    parser.add_argument("--version", action="version", version=f"edge-runtime {version('edge-runtime')}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a config (the default: `edge-runtime --config FILE`)")
     run.add_argument("--config", "-c", required=True, type=Path, help="the device config (YAML)")
@@ -86,6 +86,21 @@ def _parser() -> argparse.ArgumentParser:
     add_service_command(sub)
     add_reload_command(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """`--version`: read from the package metadata only when asked (0.5 MiB in every runtime otherwise)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        from importlib.metadata import version
+
+        print(f"edge-runtime {version('edge-runtime')}")
+        parser.exit()
 
 
 def _validate(ns: argparse.Namespace) -> int:

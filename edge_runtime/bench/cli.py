@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge_runtime.bench import floor, gates, memory, overhead, overload, report, uplink
+from edge_runtime.bench import floor, gates, memory, overhead, overload, report
 from edge_runtime.bench._setup import DEFAULT_MODEL, BenchModel, input_size, measure_service_time
 
 PARTS = ("overhead", "overload", "lanes", "memory", "uplink", "gates")
@@ -25,6 +25,8 @@ def add_bench_command(sub: Any) -> None:
 
 
 def run_bench(ns: argparse.Namespace) -> int:
+    from edge_runtime.bench import uplink  # paho and the outbox: not for `edge-runtime run`
+
     parts = set(ns.only or PARTS)
     if parts == {"gates"}:  # its own models: no classifier to measure first
         return _run_gates(ns)
@@ -49,8 +51,8 @@ def run_bench(ns: argparse.Namespace) -> int:
         _say(report.overload_lines("lanes", results["lanes"]))
         _floor(results, "lanes", model, ns.seconds, lanes=2)
     if "memory" in parts:
-        results["rss_4_streams_mib"] = memory.peak_rss_mib(model)
-        print(f"memory: 4 streams, peak RSS {results['rss_4_streams_mib']:.1f} MiB")
+        results.update(memory.run(model))
+        print(memory.line(results), flush=True)
     if "uplink" in parts:
         results["uplink"] = uplink.run(model, ns.seconds)
         _say(uplink.lines(results["uplink"]))

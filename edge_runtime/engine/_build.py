@@ -7,11 +7,11 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cloud_sync import Transport, Uplink, make_transport
+from cloud_sync import Transport, make_transport
 from cloud_sync.envelope import Envelope
-from cloud_sync.models import KeyFileError, ModelUpdatesConfig
+from cloud_sync.models import ModelUpdatesConfig
 from edge_runtime.cascade import CascadeStep
 from edge_runtime.channel import Channel
 from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
@@ -27,7 +27,6 @@ from edge_runtime.engine._stream import InferStep, StreamRunner, Submit
 from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
 from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
-from edge_runtime.homeassistant.bridge import HomeAssistantBridge
 from edge_runtime.inference import ModelError, TfliteModelHandle
 from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
@@ -43,7 +42,10 @@ from edge_runtime.sources import build_source
 from edge_runtime.stages import build_stage
 from edge_runtime.stats import StreamStats
 from edge_runtime.thermal import ThermalController
-from edge_runtime.updates import ModelUpdater, RecentFrames, UpdateHistory, load_models
+from edge_runtime.updates import RecentFrames, UpdateHistory, load_models
+
+if TYPE_CHECKING:
+    from edge_runtime.homeassistant.bridge import HomeAssistantBridge
 
 log = logging.getLogger(__name__)
 
@@ -306,6 +308,8 @@ def _sinks(
     if "console" not in sinks and any("console" in s.sinks for s in config.streams.values()):
         sinks["console"] = ConsoleSink("console", printer=printer)  # the built-in default, made only when used
     if config.cloud is not None:
+        from cloud_sync import Uplink  # the outbox (sqlite3) loads only for a runtime with a `cloud:` section
+
         cloud = _with_outbox_under(config.cloud, base_dir)
         ranks = {name: s.priority for name, s in config.streams.items()}
         uplink = Uplink(cloud, config.device.id, link)
@@ -348,6 +352,9 @@ def _model_updates(
 ) -> tuple[dict[str, Background], UpdateHistory]:
     """Signed model pushes on the device's one link, MQTT or ZeroMQ (the uplink runs it; over ZeroMQ the
     listener relays the pushes, see `cloud_sync.relay`)."""
+    from cloud_sync.models import KeyFileError  # the receiver and cryptography: only with `cloud.models`
+    from edge_runtime.updates import ModelUpdater
+
     device = config.device.id
     background: dict[str, Background] = {}
     if transport is None:

@@ -1,19 +1,25 @@
-"""Building the Home Assistant bridge of a runtime (edge_runtime.homeassistant) from its parts."""
+"""Building the Home Assistant bridge of a runtime (edge_runtime.homeassistant) from its parts.
+
+The bridge's modules are imported here only for a config with a `homeassistant:` section.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cloud_sync import MqttTransport, Transport
+from cloud_sync import Transport
 from edge_runtime.config import RuntimeConfig, StreamConfig
 from edge_runtime.control import StreamControl
 from edge_runtime.engine._runtime import StreamParts
 from edge_runtime.homeassistant import HomeAssistantConfig
-from edge_runtime.homeassistant.bridge import BridgedStream, DeviceSensors, FrameRing, HomeAssistantBridge, Topics
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sinks import Sink
 from edge_runtime.sinks.cloud import CloudSink
+
+if TYPE_CHECKING:
+    from edge_runtime.homeassistant.bridge import BridgedStream, FrameRing, HomeAssistantBridge
 
 
 def homeassistant_bridge(
@@ -29,6 +35,9 @@ def homeassistant_bridge(
     frames: FrameRing | None,
 ) -> HomeAssistantBridge:
     """The bridge on the device's one MQTT link (the config was checked to have `cloud.mqtt`)."""
+    from cloud_sync.mqtt import MqttTransport  # paho: only a runtime with cloud.mqtt gets here
+    from edge_runtime.homeassistant.bridge import DeviceSensors, HomeAssistantBridge, Topics
+
     cloud = sinks["cloud"]
     if not isinstance(link, MqttTransport) or not isinstance(cloud, CloudSink) or config.cloud is None:
         raise RuntimeError("homeassistant: needs cloud.mqtt")  # the config validation already refused this
@@ -59,6 +68,8 @@ def homeassistant_bridge(
 
 
 def bridged_stream(parts: StreamParts, config: StreamConfig, controls: dict[str, StreamControl]) -> BridgedStream:
+    from edge_runtime.homeassistant.bridge import BridgedStream
+
     name = parts.runner.name
     return BridgedStream(name, parts.runner.stats, controls[name], tuple(config.labels))
 
@@ -73,7 +84,11 @@ def join_bridge(bridge: HomeAssistantBridge, parts: StreamParts, config: StreamC
 def snapshot_frames(config: RuntimeConfig) -> FrameRing | None:
     """The ring of recent frames snapshots are made from (None: no Home Assistant section)."""
     ha = config.homeassistant
-    return FrameRing(set(ha.snapshots.streams)) if ha is not None else None  # a reload may add snapshot streams
+    if ha is None:
+        return None
+    from edge_runtime.homeassistant.bridge import FrameRing
+
+    return FrameRing(set(ha.snapshots.streams))  # a reload may add snapshot streams
 
 
 def follow_snapshots(bridge: HomeAssistantBridge) -> Callable[[RuntimeConfig], None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -18,12 +18,14 @@ from cloud_sync.backoff import Backoff
 from cloud_sync.config import Duration
 from cloud_sync.envelope import Envelope
 from cloud_sync.logs import RateLimitedLog
-from cloud_sync.mqtt import Incoming, LinkDown, connect, new_client
 from edge_runtime.frames import Frame
 from edge_runtime.gates._base import Gate
 from edge_runtime.sections import StrictModel
 from edge_runtime.sinks._base import Sink
 from edge_runtime.sources._payload import BadMessage, parse_values
+
+if TYPE_CHECKING:
+    from cloud_sync.mqtt import Incoming
 
 log = logging.getLogger("edge_runtime.gates")
 
@@ -106,6 +108,8 @@ class SensorGate(Gate):
         mqtt = self.config.mqtt
         if mqtt is None:
             return
+        from cloud_sync.mqtt import LinkDown  # paho loads only when a gate listens to MQTT
+
         backoff = Backoff(0.5, mqtt.backoff_max)
         while True:
             try:
@@ -118,6 +122,8 @@ class SensorGate(Gate):
             await asyncio.sleep(delay)
 
     async def _session(self, mqtt: SensorMqttConfig, backoff: Backoff) -> None:
+        from cloud_sync.mqtt import connect, new_client
+
         client = new_client()
         if mqtt.username is not None:
             client.username_pw_set(mqtt.username, mqtt.password.get_secret_value() if mqtt.password else None)

@@ -39,6 +39,12 @@ class HttpConfig(StrictModel):
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
 
+    @property
+    def url(self) -> str:
+        """Where the console is (a wildcard host shown as 127.0.0.1)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
+
     @model_validator(mode="after")
     def _token_off_loopback(self) -> HttpConfig:
         if self.enabled and self.token is None and not is_loopback(self.host):

@@ -1,43 +1,40 @@
-"""The embedded HTTP server: metrics, health, JSON status, frames and the console, on one aiohttp site.
+"""The embedded HTTP server: metrics, health, JSON status, frames and the console, on aiohttp.
 
-`HttpServer` is an async context manager: entering binds the socket (a port in use fails here, in one line),
-leaving closes it. Every request carries the bearer token when one is configured (header, or `?token=` for a
-browser's page and images); without it: 401.
+`HttpServer.serve` answers on sockets the service bound at start (`edge_runtime.http.serve`), until cancelled.
+Every request carries the bearer token when one is configured (header, or `?token=` for a browser's page and
+images); without it: 401. The latency histogram counts the results since the server started, that is since its
+first client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
-import logging
+import socket
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from edge_runtime.http._console import add_console_routes
 from edge_runtime.http._frames import FrameEncoder
-from edge_runtime.http._health import Health
 from edge_runtime.http._metrics import CONTENT_TYPE, Metrics
 
 if TYPE_CHECKING:
     from edge_runtime.http._config import HttpConfig
+    from edge_runtime.http._health import Health
     from edge_runtime.http._view import RuntimeView
 
-log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MJPEG_BOUNDARY = "frame"
-HEALTH_EVERY_S = 1.0
 
 
 class HttpServer:
-    def __init__(self, config: HttpConfig, view: RuntimeView) -> None:
+    def __init__(self, config: HttpConfig, view: RuntimeView, health: Health) -> None:
         self.config = config
         self.view = view
         self.metrics = Metrics(view)
-        self.health = Health(view, config.link_down_s)
+        self.health = health
         self.frames = FrameEncoder(config.jpeg_fps, config.jpeg_quality)
         self.app = web.Application(middlewares=[self._auth], client_max_size=64 * 1024)
         self.app.add_routes([
@@ -50,56 +47,18 @@ class HttpServer:
             web.post("/api/reload", self._reload),
         ])  # fmt: skip
         add_console_routes(self.app)
-        self._runner: web.AppRunner | None = None
-        self._sampler: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> HttpServer:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+    async def serve(self, sockets: list[socket.socket]) -> None:
+        """Answer on `sockets` (bound and listening) until cancelled; then the sites and the JPEG thread close."""
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
         try:
-            await site.start()
-        except OSError as exc:
-            await self._runner.cleanup()
-            raise OSError(f"http.listen {self.config.listen}: {exc.strerror or exc}") from None
-        self._sampler = asyncio.create_task(self._sample(), name="http:health")
-        log.info("console and metrics at %s", self.url)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._sampler is not None:
-            self._sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sampler
-        if self._runner is not None:
-            await self._runner.cleanup()
-        self.frames.close()
-
-    async def run(self) -> None:
-        """Serve until cancelled (a background part of the runtime). A port already taken is one error line:
-        the streams keep running without the console."""
-        try:
-            await self.__aenter__()
-        except OSError as exc:
-            log.error("%s: console and metrics are off", exc)
-            return
-        try:
+            for sock in sockets:
+                await web.SockSite(runner, sock).start()
             await asyncio.get_running_loop().create_future()
         finally:
-            await self.__aexit__(None, None, None)
-
-    @property
-    def url(self) -> str:
-        host = self.config.host
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        return f"http://{shown}:{self.config.port}/"
-
-    async def _sample(self) -> None:
-        while True:
-            self.health.sample()
-            await asyncio.sleep(HEALTH_EVERY_S)
+            await runner.cleanup()
+            self.frames.close()
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:

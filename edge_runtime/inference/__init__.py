@@ -8,7 +8,7 @@ from edge_runtime.inference._errors import ModelError
 from edge_runtime.inference._geometry import Geometry
 from edge_runtime.inference._inspect import inspect_model
 from edge_runtime.inference._interpreter import LiteInterpreter, TensorInfo, dequantize
-from edge_runtime.inference._model import LoadedModel, TfliteModelHandle, TfliteRunner, load_model
+from edge_runtime.inference._model import LoadedModel, TfliteModelHandle, TfliteRunner, load_model, model_sha256
 from edge_runtime.inference._preprocess import InputPlan, Preprocessor
 from edge_runtime.inference.decoders import DECODER_KINDS, DecoderConfig
 
@@ -30,4 +30,5 @@ __all__ = [
     "inspect_model",
     "interpreter_module",
     "load_model",
+    "model_sha256",
 ]

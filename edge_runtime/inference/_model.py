@@ -169,6 +169,12 @@ def load_model(
     return TfliteModelHandle(model, runner)
 
 
+def model_sha256(name: str, config: ModelConfig, base_dir: Path) -> str:
+    """The model file's SHA-256, checked against the config's pin, without opening an interpreter."""
+    path = base_dir / config.path
+    return _verified_sha256(path, config.sha256, f"model {name!r} ({path})")
+
+
 def _verified_sha256(path: Path, expected: str | None, where: str) -> str:
     try:
         with path.open("rb") as handle:

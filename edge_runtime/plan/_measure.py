@@ -18,7 +18,7 @@ import numpy as np
 
 from edge_runtime.config import AcceleratorConfig, RuntimeConfig
 from edge_runtime.frames import Frame
-from edge_runtime.inference import ModelConfig, load_model
+from edge_runtime.inference import ModelConfig, load_model, model_sha256
 from edge_runtime.inference.bench import timed
 from edge_runtime.plan._predict import ServiceTime
 
@@ -39,7 +39,7 @@ def service_times(
     """The service time of every model the streams use: from the cache, else measured now (and cached)."""
     cache = {} if fresh else _read(cache_dir / CACHE_FILE)
     times: dict[str, ServiceTime] = {}
-    for name in sorted(_used_models(config)):
+    for name in sorted(set(_used_models(config))):
         times[name] = _time_model(name, config.models[name], config.accelerator, base_dir, cache, seconds=seconds)
     _write(cache_dir / CACHE_FILE, cache)
     return times
@@ -65,11 +65,11 @@ def _time_model(
     name: str, model: ModelConfig, accel: AcceleratorConfig, base_dir: Path, cache: dict[str, dict[str, float]], *,
     seconds: float,
 ) -> ServiceTime:  # fmt: skip
-    handle = load_model(name, model, accel, base_dir)
-    key = cache_key(handle.ref.sha256, accel)
+    key = cache_key(model_sha256(name, model, base_dir), accel)
     hit = cache.get(key)
-    if hit is not None:
+    if hit is not None:  # no interpreter opened: the runtime's plan at start costs no memory on a warm cache
         return ServiceTime(hit["median_ms"] / 1e3, hit["p99_ms"] / 1e3, int(hit["runs"]))
+    handle = load_model(name, model, accel, base_dir)
     log.info("measuring model %r (%s threads, %s) for %.1f s", name, accel.interpreter_threads, accel.delegate, seconds)
     measured = measure_handle(handle.instantiate(), handle.model.plan.tensor.shape, seconds)
     cache[key] = {"median_ms": measured.median_s * 1e3, "p99_ms": measured.p99_s * 1e3, "runs": measured.runs}

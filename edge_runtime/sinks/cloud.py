@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cloud_sync import CloudConfig, Envelope, Priority, Uplink, outbox_priority
+from cloud_sync import CloudConfig, Envelope, Priority, outbox_priority
 from edge_runtime.sinks._base import Sink
+
+if TYPE_CHECKING:
+    from cloud_sync import Uplink
 
 StatsProvider = Callable[[], dict[str, Any]]
 STATS_STREAM = "_stats"
@@ -47,6 +50,8 @@ class CloudSink(Sink):
         stats_interval_s: float = 10.0,
         uplink: Uplink | None = None,
     ) -> None:
+        from cloud_sync import Uplink  # the outbox and sqlite3 load with the first cloud sink, not with the package
+
         super().__init__(name)
         self.device = device
         self.boot_id = boot_id

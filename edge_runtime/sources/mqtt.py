@@ -12,19 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
 from cloud_sync.backoff import Backoff
 from cloud_sync.logs import RateLimitedLog
-from cloud_sync.mqtt import Incoming, LinkDown, connect, new_client
 from edge_runtime.channel import Channel
 from edge_runtime.drops import DropCounter
 from edge_runtime.frames import Item
 from edge_runtime.sources._base import BAD_MESSAGE, ChannelPolicy, Source, Stamp
 from edge_runtime.sources._payload import BadMessage, PayloadFormat, parse_values
 from edge_runtime.sources._reconnect import ReconnectSettings
+
+if TYPE_CHECKING:
+    from cloud_sync.mqtt import Incoming
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ class MqttSource(Source):
         return ChannelPolicy(capacity=self.config.buffer, overflow="drop_newest")
 
     async def run(self, out: Channel[Item]) -> None:
+        from cloud_sync.mqtt import LinkDown  # paho loads only when a stream reads MQTT
+
         out.bind(asyncio.get_running_loop())
         backoff = self.config.backoff()
         while True:
@@ -90,6 +94,8 @@ class MqttSource(Source):
             self.state.reconnecting()
 
     async def _session(self, out: Channel[Item], backoff: Backoff) -> None:
+        from cloud_sync.mqtt import connect, new_client
+
         cfg = self.config
         client = new_client(cfg.client_id or "")
         if cfg.username is not None:

@@ -7,6 +7,7 @@ read-only, so a frame a slow pipeline still holds can never change under it.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from pathlib import Path
@@ -58,9 +59,13 @@ class SyntheticSource(ThreadedSource):
         del base_dir  # nothing to resolve
         super().__init__(stream, drops)
         self.config = config
-        self._rng = np.random.default_rng(config.seed)
         self._ring = min(NOISE_RING, RING_BYTES // (config.width * config.height * 3))  # 0: draw every frame
         self._kept: list[Image] = []
+
+    @functools.cached_property
+    def _rng(self) -> np.random.Generator:
+        """Made on first use: a moving box draws nothing at random (and numpy.random, 2 MiB, stays unloaded)."""
+        return np.random.default_rng(self.config.seed)
 
     def channel_policy(self) -> ChannelPolicy:
         if not self.config.realtime:

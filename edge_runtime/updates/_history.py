@@ -7,10 +7,12 @@ rejected with its reason, rolled_back), so the history and `<prefix>/<device>/mo
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cloud_sync.models.receiver import Send
 from cloud_sync.models.wire import STATUS, WireError, parse_json
+
+if TYPE_CHECKING:
+    from cloud_sync.models.receiver import Send
 
 KEPT = 50
 MILESTONES = ("received", "verified", "active", "rejected", "rolled_back")

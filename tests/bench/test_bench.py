@@ -61,3 +61,16 @@ def _check_overload(case: dict[str, Any], policy: str) -> None:
         assert 0 <= c["drop_pct"] <= 100, name
     assert case["classes"]["low"]["offered"] > case["classes"]["high"]["offered"]
     assert case["low_share_of_left"] > 0
+
+
+@pytest.mark.timeout(120)
+def test_bench_memory_measures_the_runtime_as_started_and_with_an_http_client(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "edge_runtime", "bench", "--only", "memory", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "bench.json").read_text())
+    assert results["rss_4_streams_mib"] > 0
+    assert results["rss_4_streams_http_client_mib"] > 0
+    assert "once a client used the HTTP server" in done.stdout

@@ -4,6 +4,8 @@ drain) and its port is closed once `run` returns."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -45,3 +47,21 @@ def test_the_server_answers_while_running_and_its_port_closes_at_exit(tmp_path: 
     with pytest.raises(urllib.error.URLError) as refused:  # the port is closed: nothing answers any more
         get(port, "readyz")
     assert isinstance(refused.value.reason, ConnectionRefusedError), refused.value
+
+
+def test_a_port_in_use_is_one_error_line_at_start_and_the_streams_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        path = tmp_path / "ticks.yaml"
+        path.write_text(ticks_config("svc-02", fps=20) + f'http: {{listen: "127.0.0.1:{port}"}}\n')
+        runtime, _ = build_runtime(load_config(path), tmp_path, display="off")
+        with caplog.at_level(logging.ERROR, logger="edge_runtime.http"):
+            asyncio.run(runtime.run(1.0))
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        f"http.listen 127.0.0.1:{port}: error while attempting to bind on address ('127.0.0.1', {port}): "
+        "address already in use: console and metrics are off"
+    ]
+    assert runtime.streams[0].runner.stats.offered > 0

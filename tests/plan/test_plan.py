@@ -55,17 +55,19 @@ def test_a_config_that_fits_exits_0_and_the_second_plan_uses_the_cache(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "edge_runtime.plan")
+    caplog.set_level(logging.INFO, "edge_runtime.inference")
     path = tmp_path / "fits.yaml"
     path.write_text(config_yaml(low_fps=5))
     code, out = plan(path, tmp_path / "cache", capsys)
     assert code == 0, out
     assert "fits: every deadline holds" in out
     assert [line.split()[0] for line in out.splitlines()[2:4]] == ["high", "low"]
-    assert "measuring model 'net'" in caplog.text
+    assert caplog.text.count("measuring model 'net'") == 1  # two streams use it: measured once
     caplog.clear()
     code, out = plan(path, tmp_path / "cache", capsys, "--json")
     assert code == 0
     assert "measuring" not in caplog.text  # cached by sha256, threads and delegate
+    assert "loaded v1" not in caplog.text  # a cache hit opens no interpreter (the runtime's plan at start neither)
     figures = json.loads(out)
     assert figures["fits"] is True
     assert [s["verdict"] for s in figures["streams"]] == ["ok", "ok"]
