@@ -17,7 +17,7 @@ OptionalDuration = Annotated[float | None, BeforeValidator(parse_duration)]
 class _Strict(BaseModel):
     """Immutable after load; a misspelt key is an error, not a silent default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class TlsConfig(_Strict):

@@ -31,7 +31,7 @@ def usable_cores() -> int:
 class StrictModel(BaseModel):
     """A config section: immutable after load, and a misspelt key is an error, not a silent default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class WatchdogConfig(StrictModel):

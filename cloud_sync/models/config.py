@@ -11,7 +11,7 @@ from cloud_sync.config import ByteSize, Duration
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class CanaryConfig(_Strict):

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from edge_runtime.inference._backend import interpreter_module, interpreter_options
 from edge_runtime.inference._errors import ModelError
+from edge_runtime.inference._pages import release
 from edge_runtime.sections import AcceleratorConfig
 
 FloatArray = npt.NDArray[np.float32]
@@ -87,6 +88,8 @@ class LiteInterpreter:
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{where}: {_explain(exc)}") from None
+        if self.device == "xnnpack":  # the weights are packed: the file's pages are not read again
+            release(path)
         self.inputs = [TensorInfo.from_details(d) for d in self._interp.get_input_details()]
         keys = _signature_keys(self._interp)
         self.outputs = [
