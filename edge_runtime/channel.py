@@ -50,6 +50,8 @@ class Channel(Generic[T]):
         self._room = threading.Condition(self._lock)  # signalled when `get` takes an item or the channel closes
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._closing: asyncio.Future[None] | None = None  # `wait_closed`'s, woken by `close` only
+        self._take: Callable[[T], bool] | None = None
         self._closed = False
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -65,6 +67,8 @@ class Channel(Generic[T]):
                 return False
             if self._on_offer is not None:
                 self._on_offer()
+            if not self._items and self._take is not None and self._take(item):
+                return True
             if len(self._items) >= self.capacity:
                 if self.overflow == "drop_newest":
                     self._drops.add(QUEUE_FULL)
@@ -74,8 +78,25 @@ class Channel(Generic[T]):
             self._items.append(item)
             waiting = self._waiter is not None  # set under this lock by `get`; nobody waiting: no wake-up
         if waiting:
-            self._wake()
+            self._wake(self._set_waiter)
         return True
+
+    def hand_off(self, take: Callable[[T], bool] | None) -> None:
+        """Let `take` have each item as it is offered, in the putting thread, under the channel's lock, while
+        nothing is queued (None: stop). When it returns False (no room), the item is queued as usual, under the
+        overflow policy, until `pump` hands it over. The items a consumer sees are then only the ones queued."""
+        with self._lock:
+            self._take = take
+
+    def pump(self) -> None:
+        """Hand the queued items, oldest first, to `take` while it accepts them (call when it has room again)."""
+        with self._lock:
+            moved = False
+            while self._items and self._take is not None and self._take(self._items[0]):
+                self._items.popleft()
+                moved = True
+            if moved:
+                self._room.notify()
 
     @property
     def closed(self) -> bool:
@@ -95,7 +116,20 @@ class Channel(Generic[T]):
         with self._lock:
             self._closed = True
             self._room.notify_all()
-        self._wake()
+        self._wake(self._set_waiter)
+        self._wake(self._set_closing)
+
+    async def wait_closed(self) -> None:
+        """Return once the channel is closed (the items stay queued)."""
+        loop = self._loop = self._loop or asyncio.get_running_loop()
+        with self._lock:
+            if self._closed:
+                return
+            self._closing = closing = loop.create_future()
+        try:
+            await closing
+        finally:
+            self._closing = None
 
     def take_all(self) -> list[T]:
         """Remove and return whatever is queued (for accounting at a forced stop)."""
@@ -126,7 +160,7 @@ class Channel(Generic[T]):
             finally:
                 self._waiter = None
 
-    def _wake(self) -> None:
+    def _wake(self, setter: Callable[[], None]) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
@@ -135,11 +169,17 @@ class Channel(Generic[T]):
         except RuntimeError:
             running = None
         if running is loop:
-            self._set_waiter()
+            setter()
         else:
-            loop.call_soon_threadsafe(self._set_waiter)
+            loop.call_soon_threadsafe(setter)
 
     def _set_waiter(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        _settle(self._waiter)
+
+    def _set_closing(self) -> None:
+        _settle(self._closing)
+
+
+def _settle(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)

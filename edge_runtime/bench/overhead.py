@@ -1,11 +1,12 @@
 """Overhead: a bare `invoke()` loop against the runtime's whole path for the same model.
 
-The runtime path is the real one: a capture thread puts a frame into the stream's channel, the dispatch task
-submits it to the accelerator service, a lane preprocesses, invokes and decodes it, the collect task turns it
-into a result envelope and hands it to a sink. `one in flight`: the capture thread waits for each result before
-it puts the next frame; the figure is the time from the put to the sink's `send` (three thread wake-ups among
-it), not counting the bench's own wake-up of the waiting capture thread, which no real source has.
-`saturated`: the capture thread tops the channel up whenever a result arrives (it never polls), so the figure
+The runtime path is the real one: a capture thread puts a frame into the stream's channel, which hands it to the
+accelerator service in that thread (the stream's direct path), a lane preprocesses, invokes and decodes it, and
+on the loop its outcome becomes a result envelope handed to a sink. `one in flight`: the capture thread waits for
+each result before it puts the next frame; the figure is the time from the put to the sink's `send` (two thread
+wake-ups among it: capture -> lane, lane -> loop), not counting the bench's own wake-up of the waiting capture
+thread, which no real source has. `saturated`: whenever a result arrives, the capture thread offers a frame for
+each result since it last did and one more (it never polls), so a frame always waits for the lane; the figure
 is the throughput the path sustains, and 1/fps - 1/raw fps is what each frame costs the lane.
 
 Besides the bare `invoke()` loop, a bare `Runner.run` loop (preprocess + invoke + decode, no scheduler) is
@@ -87,7 +88,8 @@ class _Loops:
         self.sink = sink
         self.stats = stats
         self.i = 0
-        self.put = 0  # frames put into the channel, to wait for the last results before another loop runs
+        self.put = 0  # frames the channel took, to wait for the last results before another loop runs
+        self.topped = 0  # results seen by the last `top_up`
 
     def invoke(self) -> None:
         self.interp.invoke()
@@ -112,11 +114,15 @@ class _Loops:
         return counted
 
     def top_up(self) -> int:
-        """Fill the channel, then wait for a result (it never polls); returns the results that arrived."""
+        """Offer a frame for each result since the last call and one more, then wait for a result (it never
+        polls); returns the results that arrived. So a frame always waits for the lane and each result costs the
+        same offers whatever the path buffers (filling the channel instead would offer more frames per result to
+        a path that moves them out of the channel sooner)."""
         first = self.sink.count
         self.sink.arrived.clear()
-        while len(self.channel) < self.channel.capacity:
+        for _ in range(first - self.topped + 1):
             self._put()
+        self.topped = first
         self.sink.arrived.wait(1)
         return self.sink.count - first
 
@@ -126,11 +132,12 @@ class _Loops:
         while self.sink.count + self.stats.drops.total < self.put and time.monotonic() < end:
             self.sink.arrived.clear()
             self.sink.arrived.wait(0.1)
+        self.topped = self.sink.count
 
     def _put(self) -> None:
         self.i += 1
-        self.put += 1
-        self.channel.put(self.items[self.i % len(self.items)])
+        if self.channel.put(self.items[self.i % len(self.items)]):  # a frame refused (channel full) is never seen
+            self.put += 1
 
     def measure(self, frames: int, seconds: float) -> dict[str, dict[str, float]]:
         loops: dict[str, Callable[[], float | None]] = {
@@ -171,7 +178,7 @@ async def _with_runtime(model: BenchModel, frames: int, seconds: float) -> dict[
     stats = service.register_stream("bench", "high", None)
     channel: Channel[Item] = Channel(2, "drop_newest", DropCounter())
     sink = _SignalSink()
-    infer = InferStep("bench", service.submit)
+    infer = InferStep("bench", service.submit, service.submit_from_thread)
     runner = StreamRunner("bench", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     loops = _Loops(model, channel, sink, stats)
     async with service, TaskGroup() as group:

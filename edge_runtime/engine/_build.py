@@ -18,6 +18,7 @@ from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.control import StreamControl
+from edge_runtime.engine._direct import DirectSubmit
 from edge_runtime.engine._homeassistant import follow_snapshots, homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._stats_topic import stats_provider
@@ -92,11 +93,12 @@ def build_runtime(
     if snapshots is not None:
         submit = snapshots.tap(submit)
     controls: dict[str, StreamControl] | None = {} if config.homeassistant is not None else None
+    direct = _direct_submit(service, submit)
     bridges: list[HomeAssistantBridge] = []  # the Home Assistant bridge once made: streams a reload starts join it
 
     def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
         parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
-                        controls=controls)  # fmt: skip
+                        controls=controls, direct=direct)  # fmt: skip
         stats_of[name] = parts.runner.stats
         classes[name] = stream.priority
         for bridge in bridges:
@@ -122,6 +124,12 @@ def build_runtime(
         _serve_http(config, runtime, service, sinks.get("cloud"), reloader, history=history)
     _notify_systemd(runtime)
     return runtime, service
+
+
+def _direct_submit(service: AcceleratorService, submit: Submit) -> DirectSubmit | None:
+    """The capture threads submit their frames themselves (`InferStep.direct`) when nothing wraps the service's
+    `submit`: model updates' recent frames, thermal shedding and snapshots tap it on the loop."""
+    return service.submit_from_thread if submit == service.submit else None
 
 
 def _thermal(
@@ -207,6 +215,7 @@ def _stream(
     envelope: Callable[[Result], Envelope],
     base_dir: Path,
     controls: dict[str, StreamControl] | None = None,
+    direct: DirectSubmit | None = None,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
     infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig) and s.on is None), None)
@@ -219,7 +228,7 @@ def _stream(
             name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms,
             stats=stats, supersede=not policy.blocking,
         )  # fmt: skip
-        infer = InferStep(infer_config.model, submit)
+        infer = InferStep(infer_config.model, submit, direct)
     admit = None
     if controls is not None:
         control = controls[name] = StreamControl(stats, getattr(config.source, "fps", None))

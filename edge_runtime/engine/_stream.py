@@ -7,6 +7,11 @@
 * `collect`: awaits outcomes in capture order, runs the post stages, hands envelopes to the sinks.
 `dispatch` and `collect` are joined by an `asyncio.Queue` of `inflight` entries: when it is full, dispatch
 waits, and the newest frame waits in the channel (where a newer one replaces it and is counted).
+
+A stream that infers with a service that takes jobs from any thread (`InferStep.direct`), and has no gates or
+cascades, takes the direct path instead (`_direct.py`): the capture thread submits its frames itself and the
+loop delivers their results as their outcomes come in; `dispatch` has nothing to do and `collect` waits for the
+end. The bound, the overflow policy and the order of results are the same.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from cloud_sync.envelope import Envelope
 from edge_runtime.cascade import CascadeStep, run_cascades
 from edge_runtime.channel import Channel, ChannelClosed
 from edge_runtime.drops import SHUTDOWN, DropCounter
+from edge_runtime.engine._direct import DirectSubmit, Inflight
 from edge_runtime.frames import Frame, Item, Reading
 from edge_runtime.gates import Gate, check_gates
 from edge_runtime.jobs import STREAM_INFLIGHT, Completed, Job, Outcome
@@ -43,6 +49,7 @@ class InferStep:
 
     model: str
     submit: Submit
+    direct: DirectSubmit | None = None  # the same service's submit for any thread (`submit_from_thread`)
 
     def job(self, frame: Frame) -> Job:
         return Job(self.model, frame)
@@ -79,6 +86,15 @@ class StreamRunner:
         # What the console shows: the newest frame with its first result, and the newest results (bounded).
         self.latest: tuple[Frame, Result] | None = None
         self.recent: deque[Result] = deque(maxlen=RECENT_RESULTS)
+        self._direct: Inflight | None = None
+        if infer is not None and infer.direct is not None and not gates and not cascades:
+            # at most the jobs the loop's path has: its queue, the one collect awaits, the one dispatch holds
+            bound = inflight + 2
+            self._direct = Inflight(channel, infer.model, infer.direct, self._deliver, drops=stats.drops, bound=bound)
+
+    def in_flight(self) -> int:
+        """Frames submitted (or taken for a gate) and not yet delivered, the direct path's or the loop's."""
+        return len(self._direct) if self._direct is not None else self._inflight.qsize()
 
     async def dispatch(self) -> None:
         """Submit the channel's frames; gates that listen (a sensor's subscription) run as long as this does."""
@@ -91,6 +107,8 @@ class StreamRunner:
             await asyncio.gather(*listeners, return_exceptions=True)
 
     async def _dispatch_items(self) -> None:
+        if self._direct is not None:
+            return  # the capture thread submits
         try:
             while True:
                 try:
@@ -109,6 +127,9 @@ class StreamRunner:
         await self._inflight.put(None)
 
     async def collect(self) -> None:
+        if self._direct is not None:
+            await self._direct.run()
+            return
         try:
             while (entry := await self._inflight.get()) is not None:
                 item, future = entry
@@ -116,14 +137,23 @@ class StreamRunner:
                 if result is not None and self.cascades and isinstance(item, Frame):
                     await self._cascade(item, result)
                 if result is not None:
-                    self.stats.complete(time.monotonic() - result.t_capture)
-                    self.recent.append(result)
-                    if isinstance(item, Frame):
-                        self.latest = (item, result)
-                    self.emit(result, 0)
+                    self._finish(item, result)
         except asyncio.CancelledError:
             self._drop_leftovers()
             raise
+
+    def _deliver(self, item: Item, outcome: Outcome | None) -> None:
+        """The direct path's `collect` of one item (on the loop), its outcome in."""
+        result = self._first_result(item, outcome)
+        if result is not None:
+            self._finish(item, result)
+
+    def _finish(self, item: Item, result: Result) -> None:
+        self.stats.complete(time.monotonic() - result.t_capture)
+        self.recent.append(result)
+        if isinstance(item, Frame):
+            self.latest = (item, result)
+        self.emit(result, 0)
 
     async def _gates_open(self, frame: Frame) -> bool:
         """Ask the gates in a worker thread; a frame they keep closed ends here as `gated`."""
@@ -165,9 +195,10 @@ class StreamRunner:
     def emit(self, result: Result, first_stage: int) -> None:
         """Pass a result through the stages from `first_stage` on, then to every sink."""
         results = [result]
-        for stage in self.stages[first_stage:]:
-            results = [out for r in results for out in self._run_stage(stage, r)]
-        self.recent.extend(r for r in results if r is not result)
+        if first_stage < len(self.stages):  # (a stream without stages skips this on every frame)
+            for stage in self.stages[first_stage:]:
+                results = [out for r in results for out in self._run_stage(stage, r)]
+            self.recent.extend(r for r in results if r is not result)
         for r in results:
             envelope = self._envelope(r)
             for sink in self.sinks:

@@ -40,10 +40,11 @@ class StreamAccount:
         self.stats.queue_wait.add(queue_wait)
         self.stats.service.add(service)
 
-    def snapshot(self, queued: int, running: int) -> dict[str, Any]:
+    def snapshot(self, queued: int, running: int, direct: int = 0) -> dict[str, Any]:
+        """`direct`: jobs submitted from another thread (counted by the dispatcher, under its lock)."""
         return {
             "priority": self.rule.priority,
-            "submitted": self.submitted,
+            "submitted": self.submitted + direct,
             "completed": self.completed,
             "drops": dict(self.drops),
             "queued": queued,

@@ -10,17 +10,22 @@ loop in batches: the first report after the loop last collected owes the loop on
 the loop takes every report gathered by then (`collect`). Until the loop has taken it, a finished job counts as
 running. The lane that owes the notify sends it outside the lock, once its next job is ready to invoke (or before
 it waits): the wake-up makes the loop take the GIL, and by then the lane no longer needs it.
+
+A capture thread may push too (`submit_direct`): under the same lock, a job it pushes while a lane waits goes to
+that lane at once, with no hop through the loop; what that push makes leave the queue becomes a report like the
+lanes' ones, so every outcome is still settled on the loop.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from edge_runtime.drops import ERROR
+from edge_runtime.drops import ERROR, SHUTDOWN
 from edge_runtime.jobs import Job, ModelHandle
 from edge_runtime.scheduler._lane import Assignment, Finished, Forget, Lane, Next
 from edge_runtime.scheduler._tickets import LOWEST_RANK, QueuePolicy, Ticket
@@ -52,6 +57,7 @@ class Dispatcher:
         self._exclusive_first = sorted(self.lanes, key=lambda lane: lane.limit)
         self._clock = clock
         self._running: Counter[str] = Counter()
+        self.direct: Counter[str] = Counter()  # jobs per stream that came through `submit_direct` (under the lock)
         self._reports: list[Report] = []
         self._notify: Callable[[], None] | None = None
         self._notified = False
@@ -69,24 +75,37 @@ class Dispatcher:
     def submit(self, job: Job, token: Any, now: float) -> list[Refused]:
         """Queue a job; hand it to a waiting lane at once. Returns what left the queue because of it."""
         with self.lock:
-            refused = [Refused(t, reason) for t, reason in self.policy.push(job, token, now)]
-            for lane in self._exclusive_first:
-                if lane.waiting and lane.current is None and len(self.policy) and lane.index not in self.paused:
-                    lane.current = self._pop_for(lane, now, refused)
-                    if lane.current is not None:
-                        lane.wake.notify()
-        return refused
+            return self._queue(job, token, now)
+
+    def submit_direct(self, job: Job, token: Any, now: float, refusal: tuple[str, str] | None = None) -> None:
+        """`submit` from any thread (a capture thread): counted in `direct`; what leaves the queue because of it
+        (or the job itself, with `refusal` or once stopped) goes to the reports, for the loop to settle."""
+        with self.lock:
+            self.direct[job.stream] += 1
+            if self.stopped:
+                refusal = (SHUTDOWN, "the accelerator service has stopped")
+            if refusal is not None:
+                self._reports.append(Refused(Ticket(job, token, LOWEST_RANK, math.inf, now, 0), *refusal))
+            else:
+                self._reports.extend(self._queue(job, token, now))
+            # what the policy dropped (a superseded frame) rides with the report of a job running now, if any, with
+            # no wake-up of its own: a camera faster than the model does not wake the loop for every frame it offers
+            owed = bool(self._reports) and (refusal is not None or not any(lane.current for lane in self.lanes))
+            owed = owed and self._owe()
+        if owed:
+            self.tell_loop()
 
     def collect(self) -> list[Report]:
         """Take the reports the lanes gathered; their jobs stop counting as running."""
         with self.lock:
             return self._take_reports()
 
-    def collect_with_counts(self, streams: list[str]) -> tuple[list[Report], dict[str, tuple[int, int]]]:
-        """`collect`, and at the same instant (queued, running) per stream: apply the reports, and the books add up."""
+    def collect_with_counts(self, streams: list[str]) -> tuple[list[Report], dict[str, tuple[int, int, int]]]:
+        """`collect`, and at the same instant (queued, running, submitted directly) per stream: apply the reports,
+        and the books add up."""
         with self.lock:
             reports = self._take_reports()
-            return reports, {s: (self.policy.queued(s), self._running[s]) for s in streams}
+            return reports, {s: (self.policy.queued(s), self._running[s], self.direct[s]) for s in streams}
 
     def set_model(self, name: str, handle: ModelHandle) -> ModelHandle | None:
         """Replace a model's handle; lanes drop their runner of the old one after the job in hand."""
@@ -189,6 +208,15 @@ class Dispatcher:
             self._notify()
 
     # --- under the lock --------------------------------------------------------------------------------------
+
+    def _queue(self, job: Job, token: Any, now: float) -> list[Refused]:
+        refused = [Refused(t, reason) for t, reason in self.policy.push(job, token, now)]
+        for lane in self._exclusive_first:
+            if lane.waiting and lane.current is None and len(self.policy) and lane.index not in self.paused:
+                lane.current = self._pop_for(lane, now, refused)
+                if lane.current is not None:
+                    lane.wake.notify()
+        return refused
 
     def _pop_for(self, lane: Lane, now: float, refused: list[Refused]) -> Assignment | None:
         while True:

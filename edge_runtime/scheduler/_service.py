@@ -4,7 +4,9 @@
 waited, or it finished one) the policy picks what that lane runs *now*, so class, deadline and staleness are
 judged at dispatch, not at submit. A lane that finishes a job takes its next one itself (`_dispatch.py`), so the
 loop is not between two jobs; outcomes come back to the loop in batches, one wake-up per batch. Every submitted
-job's future resolves to exactly one `Completed` or `Dropped`, on the loop.
+job's future resolves to exactly one `Completed` or `Dropped`, on the loop. A capture thread may submit too
+(`submit_from_thread`, with a token of its own instead of a future): its frame reaches a waiting lane without
+waking the loop, and its outcome is settled on the loop like the others.
 
 A stream's class, deadline (`deadline_ms` from the frame's capture) and guards come from `register_stream`.
 """
@@ -33,7 +35,18 @@ from edge_runtime.stats import StreamStats
 log = logging.getLogger("edge_runtime.scheduler")
 
 STOP_TIMEOUT_S = 1.5  # default wait at cancellation for the jobs on the lanes to finish
-Token = asyncio.Future[Outcome]
+
+
+class Settle(Protocol):
+    """Where a job's outcome goes, set once on the loop: the future `submit` returns, or the token a capture
+    thread hands `submit_from_thread`."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: Outcome, /) -> None: ...
+
+
+Token = Settle
 
 
 def lane_limits(config: AcceleratorConfig) -> list[int]:
@@ -128,7 +141,7 @@ class AcceleratorService:
         account = self._accounts.get(job.stream)
         if account is None:
             raise ValueError(f"stream {job.stream!r} is not registered with the accelerator service")
-        future: Token = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         account.submitted += 1
         if self._dispatcher.stopped:
             account.dropped(SHUTDOWN)
@@ -137,12 +150,22 @@ class AcceleratorService:
         now = self._clock()
         if self.watchdog.blocked(job.model, now):
             account.dropped(ERROR)
-            future.set_result(Dropped(ERROR, f"model {job.model!r} is unhealthy (stuck lanes); backing off"))
+            future.set_result(Dropped(ERROR, _backing_off(job.model)))
             return future
         refused = self._dispatcher.submit(job, future, now)
         if refused:
             self._apply(refused)
         return future
+
+    def submit_from_thread(self, job: Job, token: Settle) -> None:
+        """`submit` from any thread (a capture thread), with no hop through the loop: the job goes to the queue or
+        a waiting lane at once. `token` is resolved on the loop like every outcome: a refusal (the service has
+        stopped, the model backs off, the policy drops it) reaches the loop with the lanes' reports."""
+        if job.stream not in self._accounts:
+            raise ValueError(f"stream {job.stream!r} is not registered with the accelerator service")
+        now = self._clock()
+        refusal = (ERROR, _backing_off(job.model)) if self.watchdog.blocked(job.model, now) else None
+        self._dispatcher.submit_direct(job, token, now, refusal)
 
     async def __aenter__(self) -> AcceleratorService:
         """Start the lanes (once); the service serves until the `async with` block ends."""
@@ -183,7 +206,7 @@ class AcceleratorService:
         return {
             "policy": self.config.policy,
             "threads": self.config.interpreter_threads,
-            "queued": sum(queued for queued, _ in counts.values()),
+            "queued": sum(queued for queued, _, _ in counts.values()),
             "streams": {name: a.snapshot(*counts[name]) for name, a in self._accounts.items()},
             "lanes": [lane.snapshot() for lane in self._dispatcher.lanes],
             "watchdog": self.watchdog.snapshot(),
@@ -234,6 +257,10 @@ class AcceleratorService:
         for ticket in stuck:  # still running after the wait: resolve now, the daemon thread is abandoned
             log.warning("stream %r model %r still running at stop", ticket.job.stream, ticket.job.model)
             self._drop(ticket, SHUTDOWN, "still running at stop")
+
+
+def _backing_off(model: str) -> str:
+    return f"model {model!r} is unhealthy (stuck lanes); backing off"
 
 
 def _resolve(future: Token, outcome: Outcome) -> None:

@@ -1,0 +1,133 @@
+"""The direct path of a stream that infers and has no gates: its capture thread submits each frame itself.
+
+The channel hands every item it is offered to `Inflight.take`, in the capture thread, while nothing is queued
+in it. With room (fewer than `bound` frames in flight), the frame joins the in-flight deque, in capture order, and
+goes to the accelerator service at once (`submit_from_thread`): a waiting lane starts on it with no hop through
+the event loop. Without room it stays in the channel, where the source's overflow policy applies as on the
+loop's path (latest-wins: a newer frame replaces it and is counted), and `pump` hands it over once a frame leaves.
+
+Every frame's outcome is set on the loop (the lanes' reports wake it), and the loop delivers the deque's head
+frames in capture order as soon as their outcomes are in: no task is woken for them. At a forced stop, what the
+channel still holds and what was inferred but not delivered end as `shutdown` drops (the service counts its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from edge_runtime.channel import Channel
+from edge_runtime.drops import ERROR, SHUTDOWN, DropCounter
+from edge_runtime.frames import Frame, Item
+from edge_runtime.jobs import Completed, Job, Outcome
+
+log = logging.getLogger(__name__)
+
+DirectSubmit = Callable[[Job, "Pending"], None]
+Deliver = Callable[[Item, "Outcome | None"], None]
+
+
+class Pending:
+    """One item in flight on the direct path; `set_result` (on the loop) gives it its outcome."""
+
+    __slots__ = ("inflight", "item", "outcome", "ready")
+
+    def __init__(self, item: Item, inflight: Inflight) -> None:
+        self.item = item
+        self.inflight = inflight
+        self.outcome: Outcome | None = None
+        self.ready = False
+
+    def done(self) -> bool:
+        return self.ready
+
+    def set_result(self, outcome: Outcome, /) -> None:
+        self.outcome, self.ready = outcome, True
+        self.inflight.settled()
+
+
+class Inflight:
+    """The direct path's frames in flight (at most `bound`), in capture order."""
+
+    def __init__(
+        self, channel: Channel[Item], model: str, submit: DirectSubmit, deliver: Deliver, *, drops: DropCounter,
+        bound: int,
+    ) -> None:  # fmt: skip
+        self.channel = channel
+        self.model = model
+        self.bound = bound
+        self._submit = submit
+        self._deliver = deliver
+        self._drops = drops
+        self._entries: deque[Pending] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: asyncio.Future[None] | None = None  # awaited by `run` after the channel closed
+        self._cancelled = False
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def run(self) -> None:
+        """Take frames until the channel is closed and every frame in flight is delivered (the `collect` task)."""
+        self._loop = asyncio.get_running_loop()
+        self.channel.hand_off(self.take)
+        try:
+            self.channel.pump()  # what the source offered before this started
+            await self.channel.wait_closed()
+            self.channel.pump()
+            while self._entries:
+                self._idle = self._loop.create_future()
+                await self._idle
+        except asyncio.CancelledError:
+            self._drop_leftovers()
+            raise
+        finally:
+            self.channel.hand_off(None)
+
+    def take(self, item: Item) -> bool:
+        """The channel's hand-off (any thread, under the channel's lock): False when the stream has no room."""
+        if len(self._entries) >= self.bound:
+            return False
+        entry = Pending(item, self)
+        self._entries.append(entry)  # before the submit: the outcome, set on the loop, finds its entry
+        if isinstance(item, Frame):
+            self._submit(Job(self.model, item), entry)
+        elif self._loop is not None:  # a reading: nothing to infer, delivered in its turn
+            entry.ready = True
+            self._loop.call_soon_threadsafe(self.settled)
+        return True
+
+    def settled(self) -> None:
+        """On the loop, when an outcome is in: deliver the head entries that are ready, then refill from the
+        channel (the room they leave)."""
+        if self._cancelled:
+            self._drop_ready()
+            return
+        entries = self._entries
+        while entries and entries[0].ready:
+            entry = entries.popleft()
+            try:
+                self._deliver(entry.item, entry.outcome)
+            except Exception as exc:  # never into the service's batch of outcomes: the others still settle
+                self._drops.add(ERROR)
+                log.error("stream %r: delivering a result failed: %s: %s", entry.item.stream, type(exc).__name__, exc)
+        self.channel.pump()
+        if not entries and self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+
+    def _drop_leftovers(self) -> None:
+        """Cancelled: no more hand-offs; what the channel holds and what is in flight are never delivered."""
+        self._cancelled = True
+        self.channel.hand_off(None)
+        self._drops.add(SHUTDOWN, len(self.channel.take_all()))  # offered, never submitted
+        self._drop_ready()  # the rest are settled later by the service, and dropped here as they are
+
+    def _drop_ready(self) -> None:
+        """After a cancel: the entries with their outcome are never delivered. The service counted the ones it
+        dropped; the ones it completed (and readings) are lost here, as `shutdown`."""
+        for entry in [e for e in self._entries if e.ready]:
+            self._entries.remove(entry)
+            if entry.outcome is None or isinstance(entry.outcome, Completed):
+                self._drops.add(SHUTDOWN)

@@ -1,0 +1,107 @@
+"""Properties of the direct path, driven by hypothesis: any interleaving of offered frames and outcomes (in any
+order, completed or dropped), ended by a drain or a forced stop, delivers in capture order, never has more than
+the bound in flight, and accounts every offered frame exactly once.
+
+The service is played by the test on the loop, as the real one settles outcomes: it keeps the tokens it was
+handed and resolves them in the order the example says, counting the drops it makes as the service would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloud_sync.envelope import Envelope
+from edge_runtime.channel import Channel
+from edge_runtime.drops import ERROR
+from edge_runtime.engine import InferStep, StreamRunner
+from edge_runtime.frames import Frame, Item
+from edge_runtime.jobs import STREAM_INFLIGHT, Completed, Dropped, Job, Outcome
+from edge_runtime.results import ModelRef, Result
+from edge_runtime.scheduler._service import Settle
+from edge_runtime.sinks import Sink
+from edge_runtime.stats import StreamStats
+from tests.scheduler.jobs import PIXEL
+
+REF = ModelRef("m", 1, "0" * 64)
+put = st.just(("put", 0))
+settle = st.tuples(st.sampled_from(["complete", "drop"]), st.integers(0, 9))
+operations = st.lists(st.one_of(put, settle), max_size=60)
+
+
+class Seqs(Sink):
+    def __init__(self) -> None:
+        super().__init__("seqs")
+        self.seqs: list[int] = []
+
+    def send(self, envelope: Envelope) -> None:
+        self.seqs.append(envelope["seq"])
+
+
+class PlayedService:
+    """Keeps the tokens handed to it; settles them when told, on the loop, counting its drops."""
+
+    def __init__(self, stats: StreamStats) -> None:
+        self.stats = stats
+        self.tokens: list[Settle] = []
+
+    def submit_from_thread(self, job: Job, token: Settle) -> None:
+        self.tokens.append(token)
+
+    def settle(self, kind: str, index: int) -> None:
+        token = self.tokens.pop(index % len(self.tokens))
+        if kind == "drop":
+            self.stats.drops.add(ERROR)
+            token.set_result(Dropped(ERROR, "played"))
+        else:
+            token.set_result(Completed("test", {}, REF, 0.0, 0.0))
+
+
+def _loop_submit(job: Job) -> asyncio.Future[Outcome]:
+    raise AssertionError("the direct path never submits on the loop")
+
+
+def _envelope(result: Result) -> Envelope:
+    return result.envelope("dev", "boot")
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=operations, forced_stop=st.booleans(), capacity=st.integers(1, 2))
+def test_any_interleaving_delivers_in_order_within_the_bound_and_accounts_every_frame(
+    ops: list[tuple[str, int]], forced_stop: bool, capacity: int
+) -> None:
+    asyncio.run(_play(ops, forced_stop, capacity))
+
+
+async def _play(ops: list[tuple[str, int]], forced_stop: bool, capacity: int) -> None:
+    stats = StreamStats("cam")
+    channel: Channel[Item] = Channel(capacity, "drop_oldest", stats.drops, on_offer=stats.offer)
+    service = PlayedService(stats)
+    sink = Seqs()
+    infer = InferStep("m", _loop_submit, service.submit_from_thread)
+    runner = StreamRunner("cam", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
+    collect = asyncio.create_task(runner.collect())
+    await asyncio.sleep(0)  # the hand-off is in place
+    seq = 0
+    for kind, index in ops:
+        if kind == "put":
+            channel.put(Frame("cam", seq, time.time(), time.monotonic(), PIXEL))
+            seq += 1
+        elif service.tokens:
+            service.settle(kind, index)
+        assert runner.in_flight() <= STREAM_INFLIGHT + 2
+    if forced_stop:
+        collect.cancel()
+        await asyncio.gather(collect, return_exceptions=True)
+    else:
+        channel.close()
+    while service.tokens:  # the service settles everything it was handed, even after a forced stop
+        service.settle("complete", 0)
+    await asyncio.wait_for(asyncio.gather(collect, return_exceptions=True), 5)
+    assert sink.seqs == sorted(set(sink.seqs))  # capture order, each once
+    assert stats.offered == seq == stats.completed + stats.drops.total
+    assert stats.completed == len(sink.seqs)
+    assert len(channel) == 0
