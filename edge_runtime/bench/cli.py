@@ -21,6 +21,9 @@ def add_bench_command(sub: Any) -> None:
     bench.add_argument("--threads", type=int, default=1, help="interpreter threads per lane (default 1)")
     bench.add_argument("--out", type=Path, default=Path("var/bench"), help="where bench.json and the plot go")
     bench.add_argument("--only", nargs="*", choices=[*PARTS], help="run only these parts")
+    bench.add_argument(
+        "--profile", action="store_true", help="overhead: print the event loop thread's top functions (cProfile)"
+    )
     bench.set_defaults(handler=run_bench)
 
 
@@ -38,8 +41,10 @@ def run_bench(ns: argparse.Namespace) -> int:
     started = time.monotonic()
     if "overhead" in parts:
         frames, seconds = min(500, int(100 * ns.seconds)), min(5.0, ns.seconds / 3)
-        results["overhead"] = overhead.run(model, frames, seconds)
+        results["overhead"] = overhead.run(model, frames, seconds, profile=ns.profile)
         _say(report.overhead_lines(results["overhead"]))
+        if ns.profile:
+            _say(["event loop thread, top functions by own time (cProfile):", *results["overhead"]["loop_profile"]])
     if "overload" in parts:
         results["fifo"] = overload.run_case(model, s, ns.seconds, "fifo")
         _say(report.overload_lines("overload", results["fifo"]))

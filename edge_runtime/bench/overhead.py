@@ -17,6 +17,10 @@ The three take turns in rounds in one process, so a change of load on the machin
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import cProfile
+import io
+import pstats
 import statistics
 import threading
 import time
@@ -39,6 +43,7 @@ from edge_runtime.sinks import Sink
 from edge_runtime.stats import StreamStats
 
 WARM_UP = 20
+PROFILE_ENTRIES = 15
 ROUNDS = 25  # the loops take turns, so a change of load on the machine touches all of them alike
 
 
@@ -168,11 +173,15 @@ class _Loops:
         }
 
 
-def _measure(model: BenchModel, frames: int, seconds: float) -> dict[str, dict[str, float]]:
-    return asyncio.run(_with_runtime(model, frames, seconds))
+def _measure(
+    model: BenchModel, frames: int, seconds: float, profiler: cProfile.Profile | None = None
+) -> dict[str, dict[str, float]]:
+    return asyncio.run(_with_runtime(model, frames, seconds, profiler))
 
 
-async def _with_runtime(model: BenchModel, frames: int, seconds: float) -> dict[str, dict[str, float]]:
+async def _with_runtime(
+    model: BenchModel, frames: int, seconds: float, profiler: cProfile.Profile | None = None
+) -> dict[str, dict[str, float]]:
     service = AcceleratorService(model.accel())
     service.set_model("bench", load_model("bench", model.config(), model.accel(), ROOT))
     stats = service.register_stream("bench", "high", None)
@@ -185,7 +194,8 @@ async def _with_runtime(model: BenchModel, frames: int, seconds: float) -> dict[
         group.create_task(runner.dispatch(), name="dispatch:bench")
         collect = group.create_task(runner.collect(), name="collect:bench")
         channel.bind(asyncio.get_running_loop())
-        figures = await asyncio.to_thread(loops.measure, frames, seconds)
+        with profiler or contextlib.nullcontext():  # the event loop's thread only
+            figures = await asyncio.to_thread(loops.measure, frames, seconds)
         await collect
     return figures
 
@@ -194,8 +204,18 @@ def _envelope(result: Result) -> Envelope:
     return result.envelope("bench", "bench")
 
 
-def run(model: BenchModel, frames: int = 500, seconds: float = 5.0) -> dict[str, Any]:
-    figures = _measure(model, frames, seconds)
+def loop_profile(profiler: cProfile.Profile, entries: int = PROFILE_ENTRIES) -> list[str]:
+    """The event loop thread's top functions by own time, as pstats prints them."""
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(entries)
+    text = out.getvalue()
+    return text[text.index("   ncalls") :].rstrip().splitlines() if "   ncalls" in text else []
+
+
+def run(model: BenchModel, frames: int = 500, seconds: float = 5.0, *, profile: bool = False) -> dict[str, Any]:
+    """`profile`: cProfile the event loop's thread while the loops run (slower figures: for where, not how much)."""
+    profiler = cProfile.Profile() if profile else None
+    figures = _measure(model, frames, seconds, profiler)
     raw, bare, path = figures["raw"], figures["raw_run"], figures["runtime"]
     overhead_us = path["median_us"] - raw["median_us"]
     return {
@@ -208,4 +228,5 @@ def run(model: BenchModel, frames: int = 500, seconds: float = 5.0) -> dict[str,
         "overhead_pct": 100 * overhead_us / raw["median_us"],
         "saturated_frame_us": 1e6 / path["fps"] - 1e6 / raw["fps"],
         "throughput_ratio": path["fps"] / raw["fps"],
+        **({"loop_profile": loop_profile(profiler)} if profiler is not None else {}),
     }

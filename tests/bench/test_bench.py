@@ -21,11 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_overhead_and_overload_write_sane_json(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "edge_runtime", "bench", "--seconds", "2", "--only", "overhead", "overload",
-         "--out", str(tmp_path)],
+         "--profile", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "overhead" in done.stdout
+    profile = done.stdout.split("event loop thread, top functions by own time (cProfile):\n")[1].splitlines()
+    assert profile[0].split() == ["ncalls", "tottime", "percall", "cumtime", "percall", "filename:lineno(function)"]
+    assert any("_run_once" in line for line in profile[1:16])  # the loop's own thread was profiled
     assert "policy priority" in done.stdout
     results = json.loads((tmp_path / "bench.json").read_text())
     assert results["service_time_ms"] > 0
