@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,13 +51,16 @@ class Written:
 
 
 class Store:
-    """One connection to the ingest database; used from one thread at a time."""
+    """One connection to the ingest database; used from one thread at a time. A write still running in its worker
+    thread when the command stops (its task cancelled) finishes before `close`: closing a connection another thread
+    is using crashes the process."""
 
     def __init__(self, conn: Any, dialect: Dialect, where: str) -> None:
         self.conn = conn
         self.dialect = dialect
         self.where = where
         self._retryable, self._refusals = _errors(dialect)
+        self._using = threading.Lock()
 
     # -- schema ------------------------------------------------------------------------------------------------
 
@@ -109,6 +113,10 @@ class Store:
 
     def write(self, rows: Sequence[Row], attempts: int = 5) -> Written:
         """Store one batch; returns when it is committed (the caller then acknowledges its messages)."""
+        with self._using:
+            return self._write_batch(rows, attempts)
+
+    def _write_batch(self, rows: Sequence[Row], attempts: int) -> Written:
         for attempt in range(1, attempts + 1):
             try:
                 with self.transaction() as cur:
@@ -162,7 +170,8 @@ class Store:
         return max(int(cur.rowcount), 0)
 
     def close(self) -> None:
-        self.conn.close()
+        with self._using:
+            self.conn.close()
 
 
 def _line(exc: BaseException) -> str:

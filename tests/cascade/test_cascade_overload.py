@@ -1,5 +1,5 @@
 """Cascades under overload (4x what one lane can take, so a cost measured while the machine was busier still
-overloads it): the high stream's crops keep its deadline, the low stream's crops are shed."""
+overloads it): the high stream's crops keep its deadline, the low stream's work is shed and counted."""
 
 from __future__ import annotations
 
@@ -62,8 +62,10 @@ def test_high_cascade_keeps_its_deadline_low_crops_are_shed(tmp_path: Path, mode
     assert high_crops.completed == high_crops.offered, high_crops.snapshot()  # all done before the deadline
     assert high_crops.drops.total == 0
     assert high.latency.quantiles()["p99_ms"] < DEADLINE_MS
-    assert low_crops.drops.total > 0  # the low stream's crops are the ones shed...
-    assert low_crops.offered == low_crops.completed + low_crops.drops.total  # ...each counted once
+    # the low stream's work is what is shed: its frames superseded or stale, its crops stale when they wait (a crop
+    # carries its frame's deadline and goes ahead of newer low frames, so it is shed only when something stalls)
+    assert low.drops.total + low_crops.drops.total > 0
+    assert low_crops.offered == low_crops.completed + low_crops.drops.total  # each crop counted once
     assert set(low_crops.drops.snapshot()) <= {"crop_stale", "stale", "superseded", "queue_full", "shutdown"}
     for stats in (high, low):
         assert stats.offered == stats.completed + stats.gated + stats.drops.total

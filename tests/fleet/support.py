@@ -48,7 +48,8 @@ class Worker:
     def stop(self) -> int:
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGTERM)
-        assert self.proc.wait(30) == 0, self.stderr()
+        code = self.proc.wait(30)
+        assert code == 0, f"exit {code}: {self.stderr()}"
         found = re.search(r"(\d+) rows stored", self.stderr())
         assert found, self.stderr()
         return int(found.group(1))
