@@ -151,6 +151,14 @@ class MqttTransport:
         """Return once a connection is up (the birth message published, subscriptions made)."""
         await self._up.wait()
 
+    async def connected_within(self, timeout: float) -> bool:
+        """`wait_connected` for at most `timeout` s: False when the link is still down then."""
+        try:
+            await asyncio.wait_for(self._up.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     async def publish(self, batch: Sequence[Message], *, follows: bool = False) -> list[int]:
         """Calls may overlap: the next batch is handed to paho while this one awaits its PUBACKs, so the window
         never drains between batches. Messages go out in call order.

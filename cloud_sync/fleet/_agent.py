@@ -110,11 +110,7 @@ class Agent:
         self._producing: asyncio.Task[None] | None = None
 
     async def wait_connected(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self.link.wait_connected(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
+        return await self.link.connected_within(timeout)
 
     async def run(self, phase: float = 0.0) -> None:
         async with TaskGroup() as group:

@@ -7,7 +7,6 @@ cloud link is the same MQTT layer without a status topic: it subscribes to every
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
@@ -39,11 +38,7 @@ class MqttCloudLink:
         await self.link.run()
 
     async def wait_connected(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self.link.wait_connected(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
+        return await self.link.connected_within(timeout)
 
     @property
     def connects(self) -> int:

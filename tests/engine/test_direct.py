@@ -20,7 +20,7 @@ from edge_runtime.jobs import STREAM_INFLIGHT, Dropped, Outcome
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sections import AcceleratorConfig
-from edge_runtime.sinks import Sink
+from edge_runtime.sinks import MemorySink
 from edge_runtime.stats import StreamStats
 from tests.scheduler.jobs import PIXEL, SleepModel, make_job
 from tests.scheduler.service_support import accounted, gated, run, until
@@ -28,19 +28,15 @@ from tests.scheduler.service_support import accounted, gated, run, until
 BOUND = STREAM_INFLIGHT + 2  # what the loop's path allows a stream: submitted and not yet delivered
 
 
-class Seqs(Sink):
-    def __init__(self) -> None:
-        super().__init__("seqs")
-        self.seqs: list[int] = []
-
-    def send(self, envelope: Envelope) -> None:
-        self.seqs.append(envelope["seq"])
+def seqs(sink: MemorySink) -> list[int]:
+    """The `seq` of every envelope the sink got, in arrival order."""
+    return [envelope["seq"] for envelope in sink.envelopes]
 
 
-def _stream(service: AcceleratorService, capacity: int = 1) -> tuple[StreamRunner, Seqs]:
+def _stream(service: AcceleratorService, capacity: int = 1) -> tuple[StreamRunner, MemorySink]:
     stats = service.register_stream("cam", "normal", stats=StreamStats("cam"))
     channel: Channel[Item] = Channel(capacity, "drop_oldest", stats.drops, on_offer=stats.offer)
-    sink = Seqs()
+    sink = MemorySink("seqs")
     infer = InferStep("m", service.submit, service.submit_from_thread)
     runner = StreamRunner("cam", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     return runner, sink
@@ -78,9 +74,9 @@ def test_a_camera_faster_than_the_model_gets_its_results_in_order_and_every_fram
             accounted(service)
             books = service.snapshot()["streams"]["cam"]
         stats = runner.stats
-        assert sink.seqs == sorted(set(sink.seqs))  # in capture order, each once
+        assert seqs(sink) == sorted(set(seqs(sink)))  # in capture order, each once
         assert stats.offered == 400 == stats.completed + stats.drops.total
-        assert stats.completed == len(sink.seqs) > 20
+        assert stats.completed == len(seqs(sink)) > 20
         assert stats.drops.snapshot().keys() == {SUPERSEDED}  # the newest frame wins, in the channel or the queue
         assert books["submitted"] == books["completed"] + sum(books["drops"].values()) >= stats.completed
         assert books["queued"] == books["running"] == 0
@@ -99,7 +95,7 @@ def test_frames_go_straight_to_a_waiting_lane_without_the_loop() -> None:
             await asyncio.sleep(0)  # the hand-off is in place
             runner.channel.put(Frame("cam", 7, time.time(), time.monotonic(), PIXEL))
             assert model.started.wait(5)  # ran while this (the loop's) thread was blocked right here
-            await until(lambda: sink.seqs == [7])
+            await until(lambda: seqs(sink) == [7])
             runner.channel.close()
             await collect
 
@@ -124,7 +120,7 @@ def test_a_forced_stop_accounts_what_is_in_flight_and_queued_as_shutdown() -> No
             gate.set()  # the job on the lane completes after the stop: lost, counted
             await until(lambda: runner.stats.drops.total + len(runner.channel) == runner.stats.offered)
         stats = runner.stats
-        assert (sink.seqs, stats.completed) == ([], 0)
+        assert (seqs(sink), stats.completed) == ([], 0)
         assert stats.drops.snapshot()[SHUTDOWN] >= 1
         assert stats.offered == BOUND + 4 == stats.drops.total + len(runner.channel)
 

@@ -22,7 +22,7 @@ from edge_runtime.frames import Frame, Item
 from edge_runtime.jobs import STREAM_INFLIGHT, Completed, Dropped, Job, Outcome
 from edge_runtime.results import ModelRef, Result
 from edge_runtime.scheduler._service import Settle
-from edge_runtime.sinks import Sink
+from edge_runtime.sinks import MemorySink
 from edge_runtime.stats import StreamStats
 from tests.scheduler.jobs import PIXEL
 
@@ -32,13 +32,9 @@ settle = st.tuples(st.sampled_from(["complete", "drop"]), st.integers(0, 9))
 operations = st.lists(st.one_of(put, settle), max_size=60)
 
 
-class Seqs(Sink):
-    def __init__(self) -> None:
-        super().__init__("seqs")
-        self.seqs: list[int] = []
-
-    def send(self, envelope: Envelope) -> None:
-        self.seqs.append(envelope["seq"])
+def seqs(sink: MemorySink) -> list[int]:
+    """The `seq` of every envelope the sink got, in arrival order."""
+    return [envelope["seq"] for envelope in sink.envelopes]
 
 
 class PlayedService:
@@ -80,7 +76,7 @@ async def _play(ops: list[tuple[str, int]], forced_stop: bool, capacity: int) ->
     stats = StreamStats("cam")
     channel: Channel[Item] = Channel(capacity, "drop_oldest", stats.drops, on_offer=stats.offer)
     service = PlayedService(stats)
-    sink = Seqs()
+    sink = MemorySink("seqs")
     infer = InferStep("m", _loop_submit, service.submit_from_thread)
     runner = StreamRunner("cam", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     collect = asyncio.create_task(runner.collect())
@@ -101,7 +97,7 @@ async def _play(ops: list[tuple[str, int]], forced_stop: bool, capacity: int) ->
     while service.tokens:  # the service settles everything it was handed, even after a forced stop
         service.settle("complete", 0)
     await asyncio.wait_for(asyncio.gather(collect, return_exceptions=True), 5)
-    assert sink.seqs == sorted(set(sink.seqs))  # capture order, each once
+    assert seqs(sink) == sorted(set(seqs(sink)))  # capture order, each once
     assert stats.offered == seq == stats.completed + stats.drops.total
-    assert stats.completed == len(sink.seqs)
+    assert stats.completed == len(seqs(sink))
     assert len(channel) == 0
