@@ -187,7 +187,7 @@ async def _with_runtime(
     stats = service.register_stream("bench", "high", None)
     channel: Channel[Item] = Channel(2, "drop_newest", DropCounter())
     sink = _SignalSink()
-    infer = InferStep("bench", service.submit, service.submit_from_thread)
+    infer = InferStep("bench", service.submit, service)
     runner = StreamRunner("bench", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     loops = _Loops(model, channel, sink, stats)
     async with service, TaskGroup() as group:

@@ -18,7 +18,7 @@ from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.control import StreamControl
-from edge_runtime.engine._direct import DirectSubmit
+from edge_runtime.engine._direct import DirectService
 from edge_runtime.engine._homeassistant import follow_snapshots, homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._stats_topic import stats_provider
@@ -126,10 +126,10 @@ def build_runtime(
     return runtime, service
 
 
-def _direct_submit(service: AcceleratorService, submit: Submit) -> DirectSubmit | None:
+def _direct_submit(service: AcceleratorService, submit: Submit) -> DirectService | None:
     """The capture threads submit their frames themselves (`InferStep.direct`) when nothing wraps the service's
     `submit`: model updates' recent frames, thermal shedding and snapshots tap it on the loop."""
-    return service.submit_from_thread if submit == service.submit else None
+    return service if submit == service.submit else None
 
 
 def _thermal(
@@ -215,7 +215,7 @@ def _stream(
     envelope: Callable[[Result], Envelope],
     base_dir: Path,
     controls: dict[str, StreamControl] | None = None,
-    direct: DirectSubmit | None = None,
+    direct: DirectService | None = None,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
     infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig) and s.on is None), None)

@@ -3,8 +3,11 @@
 The channel hands every item it is offered to `Inflight.take`, in the capture thread, while nothing is queued
 in it. With room (fewer than `bound` frames in flight), the frame joins the in-flight deque, in capture order, and
 goes to the accelerator service at once (`submit_from_thread`): a waiting lane starts on it with no hop through
-the event loop. Without room it stays in the channel, where the source's overflow policy applies as on the
-loop's path (latest-wins: a newer frame replaces it and is counted), and `pump` hands it over once a frame leaves.
+the event loop. While the newest frame in flight is still queued there (a camera faster than the model), a newer
+one takes its place in the service (`replace_from_thread`): the one it replaces is counted `superseded`, as the
+policy would count it, with no new entry, token or report. Without room it stays in the channel, where the
+source's overflow policy applies as on the loop's path (latest-wins: a newer frame replaces it and is counted),
+and `pump` hands it over once a frame leaves.
 
 Every frame's outcome is set on the loop (the lanes' reports wake it), and the loop delivers the deque's head
 frames in capture order as soon as their outcomes are in: no task is woken for them. At a forced stop, what the
@@ -17,16 +20,24 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from edge_runtime.channel import Channel
-from edge_runtime.drops import ERROR, SHUTDOWN, DropCounter
+from edge_runtime.drops import ERROR, SHUTDOWN, SUPERSEDED, DropCounter
 from edge_runtime.frames import Frame, Item
 from edge_runtime.jobs import Completed, Job, Outcome
 
 log = logging.getLogger(__name__)
 
-DirectSubmit = Callable[[Job, "Pending"], None]
 Deliver = Callable[[Item, "Outcome | None"], None]
+
+
+class DirectService(Protocol):
+    """What the direct path asks of the accelerator service, from the capture thread."""
+
+    def submit_from_thread(self, job: Job, token: Pending) -> None: ...
+
+    def replace_from_thread(self, job: Job, token: Pending, swap: Callable[[Any], None]) -> bool: ...
 
 
 class Pending:
@@ -47,18 +58,22 @@ class Pending:
         self.outcome, self.ready = outcome, True
         self.inflight.settled()
 
+    def swap(self, frame: Frame) -> None:
+        """A newer frame took this one's place in the service's queue (called under the service's lock)."""
+        self.item = frame
+
 
 class Inflight:
     """The direct path's frames in flight (at most `bound`), in capture order."""
 
     def __init__(
-        self, channel: Channel[Item], model: str, submit: DirectSubmit, deliver: Deliver, *, drops: DropCounter,
+        self, channel: Channel[Item], model: str, service: DirectService, deliver: Deliver, *, drops: DropCounter,
         bound: int,
     ) -> None:  # fmt: skip
         self.channel = channel
         self.model = model
         self.bound = bound
-        self._submit = submit
+        self._service = service
         self._deliver = deliver
         self._drops = drops
         self._entries: deque[Pending] = deque()
@@ -88,15 +103,26 @@ class Inflight:
 
     def take(self, item: Item) -> bool:
         """The channel's hand-off (any thread, under the channel's lock): False when the stream has no room."""
-        if len(self._entries) >= self.bound:
+        entries = self._entries
+        if isinstance(item, Frame) and entries and self._replace_newest(item):
+            return True
+        if len(entries) >= self.bound:
             return False
         entry = Pending(item, self)
-        self._entries.append(entry)  # before the submit: the outcome, set on the loop, finds its entry
+        entries.append(entry)  # before the submit: the outcome, set on the loop, finds its entry
         if isinstance(item, Frame):
-            self._submit(Job(self.model, item), entry)
+            self._service.submit_from_thread(Job(self.model, item), entry)
         elif self._loop is not None:  # a reading: nothing to infer, delivered in its turn
             entry.ready = True
             self._loop.call_soon_threadsafe(self.settled)
+        return True
+
+    def _replace_newest(self, frame: Frame) -> bool:
+        """The frame takes the place of the newest one in flight if that one is still queued in the service."""
+        newest = self._entries[-1]
+        if newest.ready or not self._service.replace_from_thread(Job(self.model, frame), newest, newest.swap):
+            return False
+        self._drops.add(SUPERSEDED)  # the frame `newest` held, never run
         return True
 
     def settled(self) -> None:

@@ -28,7 +28,7 @@ from cloud_sync.envelope import Envelope
 from edge_runtime.cascade import CascadeStep, run_cascades
 from edge_runtime.channel import Channel, ChannelClosed
 from edge_runtime.drops import SHUTDOWN, DropCounter
-from edge_runtime.engine._direct import DirectSubmit, Inflight
+from edge_runtime.engine._direct import DirectService, Inflight
 from edge_runtime.frames import Frame, Item, Reading
 from edge_runtime.gates import Gate, check_gates
 from edge_runtime.jobs import STREAM_INFLIGHT, Completed, Job, Outcome
@@ -49,7 +49,7 @@ class InferStep:
 
     model: str
     submit: Submit
-    direct: DirectSubmit | None = None  # the same service's submit for any thread (`submit_from_thread`)
+    direct: DirectService | None = None  # the same service, for the capture thread (`submit_from_thread`)
 
     def job(self, frame: Frame) -> Job:
         return Job(self.model, frame)

@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from typing import Any
 
+from edge_runtime.drops import SUPERSEDED
 from edge_runtime.scheduler._tickets import StreamRule
 from edge_runtime.stats import StreamStats
 
@@ -40,13 +41,15 @@ class StreamAccount:
         self.stats.queue_wait.add(queue_wait)
         self.stats.service.add(service)
 
-    def snapshot(self, queued: int, running: int, direct: int = 0) -> dict[str, Any]:
-        """`direct`: jobs submitted from another thread (counted by the dispatcher, under its lock)."""
+    def snapshot(self, queued: int, running: int, direct: int = 0, replaced: int = 0) -> dict[str, Any]:
+        """`direct`: jobs submitted from another thread, `replaced`: of which took a queued job's place, that one
+        superseded (both counted by the dispatcher, under its lock; the stream counted the drop in its stats)."""
+        drops = self.drops + Counter({SUPERSEDED: replaced}) if replaced else self.drops
         return {
             "priority": self.rule.priority,
             "submitted": self.submitted + direct,
             "completed": self.completed,
-            "drops": dict(self.drops),
+            "drops": dict(drops),
             "queued": queued,
             "running": running,
             "queue_wait": self.stats.queue_wait.quantiles(),

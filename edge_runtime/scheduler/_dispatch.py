@@ -13,7 +13,9 @@ it waits): the wake-up makes the loop take the GIL, and by then the lane no long
 
 A capture thread may push too (`submit_direct`): under the same lock, a job it pushes while a lane waits goes to
 that lane at once, with no hop through the loop; what that push makes leave the queue becomes a report like the
-lanes' ones, so every outcome is still settled on the loop.
+lanes' ones, so every outcome is still settled on the loop. A newer frame of a stream whose job is still queued
+takes that job's place instead (`replace_direct`): one job, one token, nothing to report; the frame it replaces
+is counted `superseded` at once (`replaced`), so a camera faster than the model costs the loop nothing.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ class Dispatcher:
         self._exclusive_first = sorted(self.lanes, key=lambda lane: lane.limit)
         self._clock = clock
         self._running: Counter[str] = Counter()
-        self.direct: Counter[str] = Counter()  # jobs per stream that came through `submit_direct` (under the lock)
+        self.direct: Counter[str] = Counter()  # jobs per stream that came from a capture thread (under the lock)
+        self.replaced: Counter[str] = Counter()  # of which replaced a queued one (`replace_direct`): superseded
         self._reports: list[Report] = []
         self._notify: Callable[[], None] | None = None
         self._notified = False
@@ -95,17 +98,33 @@ class Dispatcher:
         if owed:
             self.tell_loop()
 
+    def replace_direct(self, job: Job, token: Any, now: float, swap: Callable[[Any], None]) -> bool:
+        """From any thread: `job` in the place of `token`'s job while that one is still queued, as a newer frame of
+        a stream that supersedes; `swap(job.frame)` is called under the lock (the token's frame is this one from
+        then on). Counted in `direct` and `replaced`; False when that job has left the queue (or at stop)."""
+        with self.lock:
+            if self.stopped or not self.policy.replace(job, token, now):
+                return False
+            swap(job.frame)
+            self.direct[job.stream] += 1
+            self.replaced[job.stream] += 1
+            return True
+
     def collect(self) -> list[Report]:
         """Take the reports the lanes gathered; their jobs stop counting as running."""
         with self.lock:
             return self._take_reports()
 
-    def collect_with_counts(self, streams: list[str]) -> tuple[list[Report], dict[str, tuple[int, int, int]]]:
-        """`collect`, and at the same instant (queued, running, submitted directly) per stream: apply the reports,
-        and the books add up."""
+    def collect_with_counts(
+        self, streams: list[str]
+    ) -> tuple[list[Report], dict[str, tuple[int, int, int, int]]]:
+        """`collect`, and at the same instant (queued, running, submitted directly, replaced) per stream: apply the
+        reports, and the books add up."""
         with self.lock:
             reports = self._take_reports()
-            return reports, {s: (self.policy.queued(s), self._running[s], self.direct[s]) for s in streams}
+            return reports, {
+                s: (self.policy.queued(s), self._running[s], self.direct[s], self.replaced[s]) for s in streams
+            }
 
     def set_model(self, name: str, handle: ModelHandle) -> ModelHandle | None:
         """Replace a model's handle; lanes drop their runner of the old one after the job in hand."""

@@ -39,6 +39,10 @@ class FifoPolicy(Generic[T]):
         self._per_stream[job.stream] += 1
         return []
 
+    def replace(self, job: Job, token: T, now: float) -> bool:
+        del job, token, now
+        return False  # nothing is superseded
+
     def pop(self, now: float, limit: int = LOWEST_RANK) -> tuple[Ticket[T] | None, list[Drop[T]]]:
         del now, limit  # no stale drops, no reserves: arrival order only
         if not self._queue:

@@ -83,6 +83,18 @@ class PriorityPolicy(Generic[T]):
             self._since.setdefault(job.stream, now)
         return []
 
+    def replace(self, job: Job, token: T, now: float) -> bool:
+        """`job` in the place of the queued job holding `token` (same stream and model), as a newer frame superseding
+        it would be, the token kept; False when that job is not queued or the stream never supersedes."""
+        rule = rule_for(self._rules, job.stream)
+        queue = self._classes[rule.rank]
+        old = queue.get((job.stream, job.model))
+        if old is None or old.token is not token or not rule.supersede:
+            return False
+        self._order += 1
+        queue[old.key] = Ticket(job, token, rule.rank, job.frame.t_capture + rule.deadline_s, now, self._order)
+        return True
+
     def pop(self, now: float, limit: int = LOWEST_RANK) -> tuple[Ticket[T] | None, list[Drop[T]]]:
         drops = self._drop_stale(now)
         if not self._size:

@@ -167,6 +167,15 @@ class AcceleratorService:
         refusal = (ERROR, _backing_off(job.model)) if self.watchdog.blocked(job.model, now) else None
         self._dispatcher.submit_direct(job, token, now, refusal)
 
+    def replace_from_thread(self, job: Job, token: Settle, swap: Callable[[Any], None]) -> bool:
+        """From any thread: `job` takes the place of `token`'s job while that one is still queued (a newer frame
+        superseding it, with no token settled for it: the caller counts the frame it replaced as `superseded`);
+        `swap(job.frame)` runs under the dispatcher's lock when it does. False: that job has left the queue."""
+        now = self._clock()
+        if self.watchdog.blocked(job.model, now):
+            return False  # `submit_from_thread` refuses it, counted
+        return self._dispatcher.replace_direct(job, token, now, swap)
+
     async def __aenter__(self) -> AcceleratorService:
         """Start the lanes (once); the service serves until the `async with` block ends."""
         loop = asyncio.get_running_loop()
@@ -206,7 +215,7 @@ class AcceleratorService:
         return {
             "policy": self.config.policy,
             "threads": self.config.interpreter_threads,
-            "queued": sum(queued for queued, _, _ in counts.values()),
+            "queued": sum(figures[0] for figures in counts.values()),
             "streams": {name: a.snapshot(*counts[name]) for name, a in self._accounts.items()},
             "lanes": [lane.snapshot() for lane in self._dispatcher.lanes],
             "watchdog": self.watchdog.snapshot(),

@@ -103,6 +103,11 @@ class QueuePolicy(Protocol[T]):
         """Queue a job; returns what left the queue because of it (the superseded one, or this one if full)."""
         ...
 
+    def replace(self, job: Job, token: T, now: float) -> bool:
+        """Put `job` in the place of the queued job that holds `token`, keeping the token, when a newer job would
+        supersede that one (nothing is returned for it: the caller counts it); False otherwise."""
+        ...
+
     def pop(self, now: float, limit: int = LOWEST_RANK) -> tuple[Ticket[T] | None, list[Drop[T]]]:
         """The job a lane taking classes up to rank `limit` runs now (None: nothing for it), and the drops."""
         ...

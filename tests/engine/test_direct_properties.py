@@ -1,22 +1,26 @@
-"""Properties of the direct path, driven by hypothesis: any interleaving of offered frames and outcomes (in any
-order, completed or dropped), ended by a drain or a forced stop, delivers in capture order, never has more than
-the bound in flight, and accounts every offered frame exactly once.
+"""Properties of the direct path, driven by hypothesis: any interleaving of offered frames, jobs starting on a
+lane and outcomes (in any order, completed or dropped), ended by a drain or a forced stop, delivers in capture
+order, never has more than the bound in flight, and accounts every offered frame exactly once, a frame replaced
+in the queue by a newer one included.
 
 The service is played by the test on the loop, as the real one settles outcomes: it keeps the tokens it was
-handed and resolves them in the order the example says, counting the drops it makes as the service would.
+handed, queued until the example starts them (only a queued one can be replaced), and resolves them in the order
+the example says, counting the drops it makes as the service would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloud_sync.envelope import Envelope
 from edge_runtime.channel import Channel
-from edge_runtime.drops import ERROR
+from edge_runtime.drops import ERROR, SUPERSEDED
 from edge_runtime.engine import InferStep, StreamRunner
 from edge_runtime.frames import Frame, Item
 from edge_runtime.jobs import STREAM_INFLIGHT, Completed, Dropped, Job, Outcome
@@ -28,7 +32,7 @@ from tests.scheduler.jobs import PIXEL
 
 REF = ModelRef("m", 1, "0" * 64)
 put = st.just(("put", 0))
-settle = st.tuples(st.sampled_from(["complete", "drop"]), st.integers(0, 9))
+settle = st.tuples(st.sampled_from(["complete", "drop", "start"]), st.integers(0, 9))
 operations = st.lists(st.one_of(put, settle), max_size=60)
 
 
@@ -43,16 +47,40 @@ class PlayedService:
     def __init__(self, stats: StreamStats) -> None:
         self.stats = stats
         self.tokens: list[Settle] = []
+        self.queued: list[Settle] = []  # handed and not started: a newer frame may take their place
+        self.frames: dict[int, int] = {}  # token -> the seq of the frame it holds
+        self.replaced = 0
+        self.ran: set[int] = set()  # the seqs of the frames it completed
 
     def submit_from_thread(self, job: Job, token: Settle) -> None:
         self.tokens.append(token)
+        self.queued.append(token)
+        self.frames[id(token)] = job.frame.seq
+
+    def replace_from_thread(self, job: Job, token: Settle, swap: Callable[[Any], None]) -> bool:
+        if not any(t is token for t in self.queued):
+            return False
+        assert job.frame.seq > self.frames[id(token)]  # only ever by a newer frame
+        swap(job.frame)
+        self.frames[id(token)] = job.frame.seq
+        self.replaced += 1
+        return True
+
+    def start(self, index: int) -> None:
+        if self.queued:
+            self.queued.pop(index % len(self.queued))
 
     def settle(self, kind: str, index: int) -> None:
+        if kind == "start":
+            self.start(index)
+            return
         token = self.tokens.pop(index % len(self.tokens))
+        self.queued = [t for t in self.queued if t is not token]
         if kind == "drop":
             self.stats.drops.add(ERROR)
             token.set_result(Dropped(ERROR, "played"))
         else:
+            self.ran.add(self.frames[id(token)])
             token.set_result(Completed("test", {}, REF, 0.0, 0.0))
 
 
@@ -77,7 +105,7 @@ async def _play(ops: list[tuple[str, int]], forced_stop: bool, capacity: int) ->
     channel: Channel[Item] = Channel(capacity, "drop_oldest", stats.drops, on_offer=stats.offer)
     service = PlayedService(stats)
     sink = MemorySink("seqs")
-    infer = InferStep("m", _loop_submit, service.submit_from_thread)
+    infer = InferStep("m", _loop_submit, service)
     runner = StreamRunner("cam", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     collect = asyncio.create_task(runner.collect())
     await asyncio.sleep(0)  # the hand-off is in place
@@ -100,4 +128,8 @@ async def _play(ops: list[tuple[str, int]], forced_stop: bool, capacity: int) ->
     assert seqs(sink) == sorted(set(seqs(sink)))  # capture order, each once
     assert stats.offered == seq == stats.completed + stats.drops.total
     assert stats.completed == len(seqs(sink))
+    assert stats.drops.snapshot().get(SUPERSEDED, 0) >= service.replaced
+    assert set(seqs(sink)) <= service.ran  # each frame delivered with the outcome of its own run, replaced or not
+    if not forced_stop:
+        assert service.ran <= set(seqs(sink))
     assert len(channel) == 0
