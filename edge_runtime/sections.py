@@ -67,6 +67,12 @@ class AcceleratorConfig(StrictModel):
     reserve: dict[Priority, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict, description="Lanes kept for a class and above, e.g. {critical: 1}."
     )
+    reserved_alone: bool = Field(
+        True,
+        description="While a reserved lane runs a job, the other lanes start no job of a lower class: the reserved "
+        "class's frame has the memory bandwidth and caches to itself instead of sharing them with a lower class's "
+        "invoke (the lower classes lose at most the reserved lanes' busy time).",
+    )
     queue_bounds: dict[Priority, Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: dict(_DEFAULT_BOUNDS),
         description="Frames a class may have queued; a frame over the bound is dropped as queue_full.",

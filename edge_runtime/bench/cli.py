@@ -55,6 +55,7 @@ def run_bench(ns: argparse.Namespace) -> int:
         results["lanes"] = overload.run_case(model, s, ns.seconds, "priority", lanes=2, reserve=True)
         _say(report.overload_lines("lanes", results["lanes"]))
         _floor(results, "lanes", model, ns.seconds, lanes=2)
+        _floor(results, "lanes", model, ns.seconds, lanes=2, low=False)
     if "memory" in parts:
         results.update(memory.run(model))
         print(memory.line(results), flush=True)
@@ -86,11 +87,14 @@ def _run_gates(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _floor(results: dict[str, Any], case: str, model: BenchModel, seconds: float, *, lanes: int) -> None:
+def _floor(
+    results: dict[str, Any], case: str, model: BenchModel, seconds: float, *, lanes: int, low: bool = True
+) -> None:
     """The same arrivals on bare loops, right after the case, and the case's high p99 against it."""
     figures = results[case]
-    figures["floor"] = floor.run(model, figures["service_time_ms"] / 1e3, seconds, lanes=lanes)
-    print(floor.line(figures["floor"], figures["classes"]["high"]["p99_S"]), flush=True)
+    key = "floor" if low else "floor_alone"
+    figures[key] = floor.run(model, figures["service_time_ms"] / 1e3, seconds, lanes=lanes, low=low)
+    print(floor.line(figures[key], figures["classes"]["high"]["p99_S"]), flush=True)
 
 
 def _say(lines: list[str]) -> None:

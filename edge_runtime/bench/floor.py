@@ -5,6 +5,7 @@
 else); a high frame's latency is from its arrival to the end of its run, so it pays the low run in progress (up
 to S) and its own (S): the 2 S floor. Two lanes, one reserved: a thread runs low back to back, another waits
 for each high frame and runs it at once; its latency is a thread wake-up plus S, with the other core busy.
+High alone (`low=False`): the high thread with nothing beside it, the least a 30 fps frame can take here.
 
 What the machine adds to S on its own shows here (an invoke after a pause runs on cold caches; two invokes at
 once share memory bandwidth), so the runtime's p99 is printed beside this floor, measured in the same run.
@@ -27,8 +28,9 @@ from edge_runtime.jobs import Runner
 HIGH_FPS = 30.0
 
 
-def run(model: BenchModel, s: float, seconds: float, *, lanes: int) -> dict[str, Any]:
-    """High's latencies (p50/p99/max in multiples of `s`) with low always waiting, on one lane or two."""
+def run(model: BenchModel, s: float, seconds: float, *, lanes: int, low: bool = True) -> dict[str, Any]:
+    """High's latencies (p50/p99/max in multiples of `s`) with low always waiting, on one lane or two; `low=False`:
+    high alone on its lane."""
     stop = threading.Event()
     arrivals = _Arrivals()
     high_runner, low_runner = _runner(model), _runner(model)
@@ -39,10 +41,9 @@ def run(model: BenchModel, s: float, seconds: float, *, lanes: int) -> dict[str,
             threading.Thread(target=_one_lane, args=((high_runner, low_runner), item, arrivals, latencies, stop))
         ]
     else:
-        workers = [
-            threading.Thread(target=_low_lane, args=(low_runner, item, stop)),
-            threading.Thread(target=_high_lane, args=(high_runner, item, arrivals, latencies, stop)),
-        ]
+        workers = [threading.Thread(target=_high_lane, args=(high_runner, item, arrivals, latencies, stop))]
+        if low:
+            workers.append(threading.Thread(target=_low_lane, args=(low_runner, item, stop)))
     for worker in workers:
         worker.start()
     _arrive(arrivals, seconds, stop)
@@ -52,7 +53,10 @@ def run(model: BenchModel, s: float, seconds: float, *, lanes: int) -> dict[str,
         worker.join()
     data = np.array(latencies) / s
     p50, p99 = np.percentile(data, [50, 99]).tolist() if data.size else (0.0, 0.0)
-    return {"lanes": lanes, "frames": int(data.size), "p50_S": p50, "p99_S": p99, "max_S": float(data.max(initial=0))}
+    return {
+        "lanes": lanes, "low": low, "frames": int(data.size), "p50_S": p50, "p99_S": p99,
+        "max_S": float(data.max(initial=0)),
+    }  # fmt: skip
 
 
 class _Arrivals:
@@ -123,8 +127,9 @@ def _high_lane(high: Runner, item: Frame, arrivals: _Arrivals, out: list[float],
 
 def line(floor: dict[str, Any], runtime_p99_s: float) -> str:
     ratio = runtime_p99_s / floor["p99_S"] if floor["p99_S"] else 0.0
+    what = f"{floor['lanes']} bare lane(s)" if floor.get("low", True) else "high alone, nothing beside it"
     return (
-        f"  raw floor, {floor['lanes']} bare lane(s), same arrivals: high p50 {floor['p50_S']:.2f} S  p99 "
+        f"  raw floor, {what}, same arrivals: high p50 {floor['p50_S']:.2f} S  p99 "
         f"{floor['p99_S']:.2f} S  max {floor['max_S']:.2f} S ({floor['frames']} frames); runtime p99 / floor p99"
         f" x{ratio:.2f}"
     )

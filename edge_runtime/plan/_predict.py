@@ -86,7 +86,7 @@ def predict(config: RuntimeConfig, times: dict[str, ServiceTime], runs: dict[str
     limits = lane_limits(config.accelerator)
     fifo = config.accelerator.policy == "fifo"
     rank: dict[str, int] = {p: (0 if fifo else i) for i, p in enumerate(PRIORITIES)}
-    served, lane_load = _capacity(demands, limits, rank)
+    served, lane_load = _capacity(demands, limits, rank, hold=config.accelerator.reserved_alone)
     streams = []
     for d in demands:
         usable = [limit for limit in limits if fifo or limit >= PRIORITIES.index(d.priority)]
@@ -133,9 +133,12 @@ def _demand(name: str, config: RuntimeConfig, times: dict[str, ServiceTime], run
     return _Demand(name, stream.priority, rate, assumed, models, median, p99, deadline)
 
 
-def _capacity(demands: list[_Demand], limits: list[int], rank: dict[str, int]) -> tuple[dict[str, float], list[float]]:
+def _capacity(
+    demands: list[_Demand], limits: list[int], rank: dict[str, int], *, hold: bool
+) -> tuple[dict[str, float], list[float]]:
     """Fill the lanes class by class, best first, each class on the lanes it may use (most exclusive first):
-    the fraction of each class's frames served, and each lane's offered utilisation."""
+    the fraction of each class's frames served, and each lane's offered utilisation. `hold`: the time a reserved
+    lane runs is taken from what the other lanes have for lower classes too (they start none of theirs meanwhile)."""
     free = [1.0] * len(limits)
     load = [0.0] * len(limits)
     served: dict[str, float] = {}
@@ -147,13 +150,17 @@ def _capacity(demands: list[_Demand], limits: list[int], rank: dict[str, int]) -
             continue
         need = sum(d.fps * d.service_s for d in group)
         usable = [i for i, limit in enumerate(limits) if limit >= level]
-        available = sum(free[i] for i in usable)
-        served[key] = 1.0 if need <= available else available / need
         left = need
+        held = [0.0] * len(limits)  # `hold`: what the lower classes lose on each lane while reserved lanes run
         for i in usable:
             take = min(free[i], left)
             free[i] -= take
             left -= take
+            for j, limit in enumerate(limits):
+                if hold and limit > limits[i]:
+                    held[j] += take
+        free = [max(0.0, f - h) for f, h in zip(free, held, strict=True)]
+        served[key] = 1.0 if need <= 0 else (need - left) / need
         spread = need / len(usable)  # offered load, shown per lane even when it exceeds what the lane can do
         for i in usable:
             load[i] += spread

@@ -5,6 +5,10 @@ lane waits is popped for it at once (reserved lanes first) and the lane is woken
 finishes a job pops its next one itself, under the lock, without a round trip through the loop; so the policy's
 decisions (class, deadline, staleness) are still taken at dispatch time, just on the lane's thread.
 
+While a reserved lane runs a job, the other lanes start no job of a class below the one it is kept for (`hold`,
+the accelerator's `reserved_alone`): the reserved class's frame runs without a lower class's invoke beside it
+sharing the memory bandwidth and caches; the reserved lane wakes them when it goes idle.
+
 What leaves the queue or a lane (`Report`: a finished job, or a job refused with a reason) is handed back to the
 loop in batches: the first report after the loop last collected owes the loop one `notify` (a loop callback), and
 the loop takes every report gathered by then (`collect`). Until the loop has taken it, a finished job counts as
@@ -51,7 +55,10 @@ RUNNER_GRACE = 5.0
 class Dispatcher:
     """The policy, the model handles and the lanes' hands, behind `lock`. Lanes are listed most exclusive first."""
 
-    def __init__(self, policy: QueuePolicy[Any], limits: list[int], models: Mapping[str, ModelHandle], clock: Clock):
+    def __init__(
+        self, policy: QueuePolicy[Any], limits: list[int], models: Mapping[str, ModelHandle], clock: Clock,
+        *, hold: bool = True,
+    ) -> None:  # fmt: skip
         self.lock = threading.Lock()
         self.policy = policy
         self.models: dict[str, ModelHandle] = dict(models)
@@ -66,6 +73,7 @@ class Dispatcher:
         self._notified = False
         self.stopped = False
         self.paused: frozenset[int] = frozenset()  # lane indices that take no new job (thermal: fewer lanes)
+        self.hold = hold  # while a reserved lane runs a job, the lanes that take lower classes start none
 
     def start(self, notify: Callable[[], None]) -> None:
         """Start the lane threads; `notify` is called (from a lane thread) when reports wait for the loop."""
@@ -115,9 +123,7 @@ class Dispatcher:
         with self.lock:
             return self._take_reports()
 
-    def collect_with_counts(
-        self, streams: list[str]
-    ) -> tuple[list[Report], dict[str, tuple[int, int, int, int]]]:
+    def collect_with_counts(self, streams: list[str]) -> tuple[list[Report], dict[str, tuple[int, int, int, int]]]:
         """`collect`, and at the same instant (queued, running, submitted directly, replaced) per stream: apply the
         reports, and the books add up."""
         with self.lock:
@@ -191,6 +197,8 @@ class Dispatcher:
                 self.lanes[i] = _successor(lane, self.lock, self._clock)
             if stuck:
                 self._exclusive_first = sorted(self.lanes, key=lambda lane: lane.limit)
+                for lane in self.lanes:  # a stuck reserved lane no longer holds the others
+                    lane.wake.notify()
         for i, _, _ in stuck:
             self.lanes[i].start(self.next_for, self.tell_loop)
         return [(lane, assignment) for _, lane, assignment in stuck]
@@ -209,6 +217,8 @@ class Dispatcher:
             if lane.retired:
                 return Next(None, [], owed=False)  # the watchdog gave its place to a fresh lane: end the thread
             work = self._work_for(lane)
+            if finished is not None and lane.current is None:
+                self._release_held(lane)
             if work is not None:
                 return Next(*work, owed=self._owe())
             owed = self._owe()
@@ -239,7 +249,7 @@ class Dispatcher:
 
     def _pop_for(self, lane: Lane, now: float, refused: list[Refused]) -> Assignment | None:
         while True:
-            ticket, drops = self.policy.pop(now, lane.limit)
+            ticket, drops = self.policy.pop(now, self._limit_for(lane))
             refused.extend(Refused(t, reason) for t, reason in drops)
             if ticket is None:
                 return None
@@ -259,6 +269,22 @@ class Dispatcher:
         if lane.current is not None or forgets or self.stopped:
             return lane.current, forgets
         return None
+
+    def _limit_for(self, lane: Lane) -> int:
+        """The lowest class `lane` may start now: its own limit, or (with `hold`) the class of a reserved lane that
+        is running a job, so a reserved class's frame runs without a lower class's invoke beside it."""
+        limit = lane.limit
+        if self.hold:
+            for other in self.lanes:
+                if other.current is not None and other.limit < limit:
+                    limit = other.limit
+        return limit
+
+    def _release_held(self, reserved: Lane) -> None:
+        """A reserved lane went idle: the lanes it held may start again."""
+        for lane in self.lanes:
+            if lane.limit > reserved.limit and lane.waiting:
+                lane.wake.notify()
 
     def _owe(self) -> bool:
         """True when reports wait and nobody has told the loop yet: the caller must (`tell_loop`)."""

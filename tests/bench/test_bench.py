@@ -42,6 +42,25 @@ def test_bench_overhead_and_overload_write_sane_json(tmp_path: Path) -> None:
     assert "raw floor, 1 bare lane(s)" in done.stdout
 
 
+@pytest.mark.timeout(120)
+def test_bench_lanes_runs_the_reserved_case_beside_two_floors(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "edge_runtime", "bench", "--seconds", "2", "--only", "lanes", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    case = json.loads((tmp_path / "bench.json").read_text())["lanes"]
+    _check_overload(case, "priority")
+    assert (case["lanes"], case["reserve"]) == (2, {"high": 1})
+    beside, alone = case["floor"], case["floor_alone"]  # with a low invoke on the other lane, and with none
+    assert (beside["low"], alone["low"]) == (True, False)
+    for floor in (beside, alone):
+        assert 50 <= floor["frames"] <= 61
+        assert 0.5 < floor["p50_S"] <= floor["p99_S"] <= floor["max_S"]
+    assert "raw floor, 2 bare lane(s)" in done.stdout
+    assert "raw floor, high alone, nothing beside it" in done.stdout
+
+
 def _check_overhead(o: dict[str, Any]) -> None:
     for loop in ("raw", "raw_run", "runtime"):
         assert o[loop]["median_us"] > 0

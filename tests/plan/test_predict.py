@@ -91,3 +91,13 @@ def test_a_reserved_lane_serves_its_class_at_once_and_low_waits_for_the_general_
     assert high_wait == 0.0  # only high jobs run on its lane, and one stream's frame is done before the next
     assert low_wait > 0
     assert low_served == pytest.approx(1 / 1000)
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_a_reserved_lane_running_alone_takes_its_busy_time_from_the_lower_classes(tmp_path: Path, alone: bool) -> None:
+    # high: 100 fps x 2 ms = 20% of its lane; low: 450 fps x 2 ms = 90% of the general lane
+    plan = plan_of(tmp_path, f"lanes: 2, reserve: {{high: 1}}, reserved_alone: {str(alone).lower()}", 100, 450)
+    high, low = plan.streams
+    assert high.served_fraction == 1.0
+    # alone: the general lane starts no low job while high runs, which leaves low 1 - 0.2 of it
+    assert low.served_fraction == pytest.approx(0.8 / 0.9 if alone else 1.0)

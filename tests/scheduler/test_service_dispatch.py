@@ -131,7 +131,8 @@ def test_a_critical_job_takes_the_reserved_lane_before_a_general_one() -> None:
     async def main() -> None:
         slow, fast = SleepModel("slow"), SleepModel("fast")
         gate = gated(slow)
-        service = AcceleratorService(AcceleratorConfig(lanes=2, reserve={"critical": 1}), {"slow": slow, "fast": fast})
+        config = AcceleratorConfig(lanes=2, reserve={"critical": 1}, reserved_alone=False)
+        service = AcceleratorService(config, {"slow": slow, "fast": fast})
         service.register_stream("alarm", "critical")
         service.register_stream("cam", "normal")
         async with service:
@@ -143,6 +144,41 @@ def test_a_critical_job_takes_the_reserved_lane_before_a_general_one() -> None:
             outcome = await submit(service, "alarm", 1, "fast")
         assert isinstance(outcome, Completed)
         assert outcome.payload["thread"] == "lane-0"
+
+    run(main)
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_while_a_reserved_lane_runs_the_other_lanes_start_no_lower_class_job(alone: bool) -> None:
+    """`reserved_alone` (the default): a critical frame on its lane runs with no normal invoke beside it; the
+    general lane still takes critical work meanwhile, and the normal job starts once the reserved lane is idle."""
+
+    async def main() -> None:
+        slow, fast = SleepModel("slow"), SleepModel("fast")
+        gate = gated(slow)
+        config = AcceleratorConfig(lanes=2, reserve={"critical": 1}, reserved_alone=alone)
+        service = AcceleratorService(config, {"slow": slow, "fast": fast})
+        service.register_stream("alarm", "critical")
+        service.register_stream("other_alarm", "critical")
+        service.register_stream("cam", "normal")
+        async with service:
+            held = submit(service, "alarm", 0, "slow")
+            await until(slow.started.is_set)
+            cam = submit(service, "cam", 0, "fast")
+            if alone:
+                second = await submit(service, "other_alarm", 0, "fast")  # a critical job still runs beside it
+                assert isinstance(second, Completed)
+                assert second.payload["thread"] == "lane-1"
+                await asyncio.sleep(0.1)
+                assert not cam.done(), "a normal job started while the reserved lane ran"
+                assert service.snapshot()["streams"]["cam"]["queued"] == 1
+                accounted(service)
+            else:
+                await cam  # beside the critical job
+            assert not held.done()
+            gate.set()
+            outcomes = await asyncio.gather(held, cam)
+        assert [o.payload["thread"] for o in outcomes if isinstance(o, Completed)] == ["lane-0", "lane-1"]
 
     run(main)
 
