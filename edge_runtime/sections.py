@@ -69,9 +69,10 @@ class AcceleratorConfig(StrictModel):
     )
     reserved_alone: bool = Field(
         True,
-        description="While a reserved lane runs a job, the other lanes start no job of a lower class: the reserved "
-        "class's frame has the memory bandwidth and caches to itself instead of sharing them with a lower class's "
-        "invoke (the lower classes lose at most the reserved lanes' busy time).",
+        description="While a reserved lane runs a job it took when idle, the other lanes start no job of a lower "
+        "class: the reserved class's frame has the memory bandwidth and caches to itself instead of sharing them "
+        "with a lower class's invoke (the lower classes lose at most the reserved lanes' busy time; a reserved "
+        "class with a backlog holds nobody).",
     )
     queue_bounds: dict[Priority, Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: dict(_DEFAULT_BOUNDS),

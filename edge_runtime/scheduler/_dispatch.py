@@ -5,9 +5,11 @@ lane waits is popped for it at once (reserved lanes first) and the lane is woken
 finishes a job pops its next one itself, under the lock, without a round trip through the loop; so the policy's
 decisions (class, deadline, staleness) are still taken at dispatch time, just on the lane's thread.
 
-While a reserved lane runs a job, the other lanes start no job of a class below the one it is kept for (`hold`,
-the accelerator's `reserved_alone`): the reserved class's frame runs without a lower class's invoke beside it
-sharing the memory bandwidth and caches; the reserved lane wakes them when it goes idle.
+While a reserved lane runs a job it took when idle, the other lanes start no job of a class below the one it is
+kept for (`hold`, the accelerator's `reserved_alone`): the reserved class's frame runs without a lower class's
+invoke beside it sharing the memory bandwidth and caches; the reserved lane wakes them when that job is done. A
+job it takes right after another (its class has a backlog) holds nobody: a busy reserved class never starves the
+others, and its latency is then its queue's anyway.
 
 What leaves the queue or a lane (`Report`: a finished job, or a job refused with a reason) is handed back to the
 loop in batches: the first report after the loop last collected owes the loop one `notify` (a loop callback), and
@@ -217,7 +219,7 @@ class Dispatcher:
             if lane.retired:
                 return Next(None, [], owed=False)  # the watchdog gave its place to a fresh lane: end the thread
             work = self._work_for(lane)
-            if finished is not None and lane.current is None:
+            if finished is not None and finished.assignment.alone:
                 self._release_held(lane)
             if work is not None:
                 return Next(*work, owed=self._owe())
@@ -256,7 +258,7 @@ class Dispatcher:
             handle = self.models.get(ticket.job.model)
             if handle is not None:
                 self._running[ticket.job.stream] += 1
-                return Assignment(ticket, handle, now)
+                return Assignment(ticket, handle, now, alone=lane.waiting)
             refused.append(Refused(ticket, ERROR, f"no model {ticket.job.model!r} is loaded"))
 
     def _work_for(self, lane: Lane) -> tuple[Assignment | None, list[Forget]] | None:
@@ -276,7 +278,7 @@ class Dispatcher:
         limit = lane.limit
         if self.hold:
             for other in self.lanes:
-                if other.current is not None and other.limit < limit:
+                if other.limit < limit and other.current is not None and other.current.alone:
                     limit = other.limit
         return limit
 

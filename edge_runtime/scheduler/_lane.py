@@ -36,6 +36,7 @@ class Assignment:
     dispatched: float
     abandoned: bool = False  # resolved at stop while still running: its report is ignored
     started: float | None = None  # when the run began, once the lane had its runner (the watchdog's clock)
+    alone: bool = False  # taken by an idle lane: a reserved one then holds the lower classes back (`reserved_alone`)
 
 
 class Next(NamedTuple):

@@ -183,6 +183,36 @@ def test_while_a_reserved_lane_runs_the_other_lanes_start_no_lower_class_job(alo
     run(main)
 
 
+def test_a_reserved_job_taken_back_to_back_holds_no_lane() -> None:
+    """A reserved class with a backlog (its lane takes its next job on finishing one) does not keep the lower
+    classes from the other lanes: only a job an idle reserved lane took holds them."""
+
+    async def main() -> None:
+        first, second, cam_model = SleepModel("first"), SleepModel("second"), SleepModel("cam")
+        gates = [gated(first), gated(second), gated(cam_model)]
+        config = AcceleratorConfig(lanes=2, reserve={"critical": 1})
+        service = AcceleratorService(config, {"first": first, "second": second, "cam": cam_model, "fast": SleepModel()})
+        service.register_stream("alarm", "critical")
+        service.register_stream("cam", "normal")
+        async with service:
+            cam0 = submit(service, "cam", 0, "cam")  # the general lane is busy before the alarm comes
+            await until(cam_model.started.is_set)
+            alarm0 = submit(service, "alarm", 0, "first")  # the idle reserved lane takes it: it holds
+            await until(first.started.is_set)
+            alarm1 = submit(service, "alarm", 1, "second")  # queued: both lanes busy
+            cam1 = submit(service, "cam", 1, "fast")
+            gates[0].set()  # the reserved lane finishes alarm 0 and takes alarm 1 at once
+            await until(second.started.is_set)
+            gates[2].set()  # the general lane finishes cam 0; alarm 1 holds nobody, so cam 1 runs now
+            assert isinstance(await cam1, Completed)
+            assert not alarm1.done()
+            gates[1].set()
+            outcomes = await asyncio.gather(alarm0, alarm1, cam0)
+        assert [o.payload["thread"] for o in outcomes if isinstance(o, Completed)] == ["lane-0", "lane-0", "lane-1"]
+
+    run(main)
+
+
 def test_too_many_reserved_lanes_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"reserve: 2 of 2 lanes reserved"):
         AcceleratorService(AcceleratorConfig(lanes=2, reserve={"critical": 1, "high": 1}))
