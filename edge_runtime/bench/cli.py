@@ -54,6 +54,12 @@ def run_bench(ns: argparse.Namespace) -> int:
     if "lanes" in parts:
         results["lanes"] = overload.run_case(model, s, ns.seconds, "priority", lanes=2, reserve=True)
         _say(report.overload_lines("lanes", results["lanes"]))
+        beside = overload.run_case(model, s, ns.seconds, "priority", lanes=2, reserve=True, reserved_alone=False)
+        results["lanes_not_alone"] = beside  # the same, lower classes running beside the reserved lane
+        _say(report.overload_lines("lanes", beside))
+        alone_p99, beside_p99 = results["lanes"]["classes"]["high"]["p99_S"], beside["classes"]["high"]["p99_S"]
+        print(f"  reserved_alone: high p99 {alone_p99:.2f} S vs {beside_p99:.2f} S without it"
+              f" (x{alone_p99 / beside_p99 if beside_p99 else 0:.2f})", flush=True)  # fmt: skip
         _floor(results, "lanes", model, ns.seconds, lanes=2)
         _floor(results, "lanes", model, ns.seconds, lanes=2, low=False)
     if "memory" in parts:

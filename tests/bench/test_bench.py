@@ -43,18 +43,21 @@ def test_bench_overhead_and_overload_write_sane_json(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_bench_lanes_runs_the_reserved_case_beside_two_floors(tmp_path: Path) -> None:
+def test_bench_lanes_runs_the_reserved_case_with_and_without_reserved_alone_beside_two_floors(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "edge_runtime", "bench", "--seconds", "2", "--only", "lanes", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    case = json.loads((tmp_path / "bench.json").read_text())["lanes"]
-    _check_overload(case, "priority")
-    assert (case["lanes"], case["reserve"]) == (2, {"high": 1})
-    beside, alone = case["floor"], case["floor_alone"]  # with a low invoke on the other lane, and with none
-    assert (beside["low"], alone["low"]) == (True, False)
-    for floor in (beside, alone):
+    results = json.loads((tmp_path / "bench.json").read_text())
+    case, beside = results["lanes"], results["lanes_not_alone"]  # reserved_alone on, and off
+    for each, alone in ((case, True), (beside, False)):
+        _check_overload(each, "priority")
+        assert (each["lanes"], each["reserve"], each["reserved_alone"]) == (2, {"high": 1}, alone)
+    assert "reserved_alone: high p99" in done.stdout
+    with_low, high_only = case["floor"], case["floor_alone"]  # with a low invoke on the other lane, and with none
+    assert (with_low["low"], high_only["low"]) == (True, False)
+    for floor in (with_low, high_only):
         assert 50 <= floor["frames"] <= 61
         assert 0.5 < floor["p50_S"] <= floor["p99_S"] <= floor["max_S"]
     assert "raw floor, 2 bare lane(s)" in done.stdout
