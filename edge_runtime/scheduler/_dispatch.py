@@ -75,7 +75,7 @@ class Dispatcher:
         self._notified = False
         self.stopped = False
         self.paused: frozenset[int] = frozenset()  # lane indices that take no new job (thermal: fewer lanes)
-        self.hold = hold  # while a reserved lane runs a job, the lanes that take lower classes start none
+        self.hold = hold  # a reserved lane's job taken when idle: the other lanes start no lower-class job meanwhile
 
     def start(self, notify: Callable[[], None]) -> None:
         """Start the lane threads; `notify` is called (from a lane thread) when reports wait for the loop."""
@@ -283,7 +283,7 @@ class Dispatcher:
         return limit
 
     def _release_held(self, reserved: Lane) -> None:
-        """A reserved lane went idle: the lanes it held may start again."""
+        """A reserved lane finished the job it held the others for: they may start lower-class jobs again."""
         for lane in self.lanes:
             if lane.limit > reserved.limit and lane.waiting:
                 lane.wake.notify()
