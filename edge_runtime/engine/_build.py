@@ -18,7 +18,7 @@ from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.control import StreamControl
-from edge_runtime.engine._direct import DirectService
+from edge_runtime.engine._direct import Admit
 from edge_runtime.engine._homeassistant import follow_snapshots, homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
 from edge_runtime.engine._stats_topic import stats_provider
@@ -67,13 +67,13 @@ def build_runtime(
         service.set_model(name, handle)
     plan = RuntimePlan(config, base_dir)
     background: dict[str, Background] = {"plan": plan.log_at_start}
-    submit: Submit = service.submit
+    submission = Submission(service)
     # the device's one link to the cloud: the cloud sink's uplink runs it, model updates subscribe to it
     link = make_transport(config.cloud, config.device.id) if config.cloud is not None else None
     history: UpdateHistory | None = None
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
-        submit = frames.tap(service.submit)
+        submission.wrap(frames.tap, frames.keep)
         parts, history = _model_updates(
             config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
             plan=plan,
@@ -81,7 +81,7 @@ def build_runtime(
         background.update(parts)
     stats_of: dict[str, StreamStats] = {}  # filled once the streams are built
     classes: dict[str, Priority] = {}  # each stream's class, for the thermal gate (a hot reload adds to it)
-    submit = _thermal(config.thermal, service, submit, stats_of=stats_of, classes=classes, background=background)
+    _thermal(config.thermal, service, submission, stats_of=stats_of, classes=classes, background=background)
     mode = _display_mode(display or config.status.display)
     terminal = LiveTerminal() if mode == "tty" else None
     sinks = _sinks(config, base_dir, boot_id, terminal.print if terminal else None, extra_sinks or {}, link=link)
@@ -91,14 +91,13 @@ def build_runtime(
 
     snapshots = snapshot_frames(config)
     if snapshots is not None:
-        submit = snapshots.tap(submit)
+        submission.wrap(snapshots.tap, snapshots.keep)
     controls: dict[str, StreamControl] | None = {} if config.homeassistant is not None else None
-    direct = _direct_submit(service, submit)
     bridges: list[HomeAssistantBridge] = []  # the Home Assistant bridge once made: streams a reload starts join it
 
     def make_stream(name: str, stream: StreamConfig) -> StreamParts:  # at start, and for a hot reload
-        parts = _stream(name, stream, service=service, submit=submit, sinks=sinks, envelope=envelope, base_dir=base_dir,
-                        controls=controls, direct=direct)  # fmt: skip
+        parts = _stream(name, stream, service=service, submission=submission, sinks=sinks, envelope=envelope,
+                        base_dir=base_dir, controls=controls)  # fmt: skip
         stats_of[name] = parts.runner.stats
         classes[name] = stream.priority
         for bridge in bridges:
@@ -126,32 +125,51 @@ def build_runtime(
     return runtime, service
 
 
-def _direct_submit(service: AcceleratorService, submit: Submit) -> DirectService | None:
-    """The capture threads submit their frames themselves (`InferStep.direct`) when nothing wraps the service's
-    `submit`: model updates' recent frames, thermal shedding and snapshots tap it on the loop."""
-    return service if submit == service.submit else None
+class Submission:
+    """The accelerator's `submit` for the loop's path, with what wraps it (model updates' recent frames, thermal
+    shedding, snapshots' frames); and the same wrappers as admission hooks, outermost first, that the capture
+    threads ask on the direct path (`InferStep.admit`)."""
+
+    def __init__(self, service: AcceleratorService) -> None:
+        self.service = service
+        self.submit: Submit = service.submit
+        self._hooks: list[Admit] = []
+
+    def wrap(self, tap: Callable[[Submit], Submit], keep: Admit) -> None:
+        self.submit = tap(self.submit)
+        self._hooks.insert(0, keep)
+
+    def admit(self) -> Admit | None:
+        """Each hook in turn, stopping at the first that sheds the frame (None: nothing wraps `submit`)."""
+        hooks = list(self._hooks)
+        if len(hooks) <= 1:
+            return hooks[0] if hooks else None
+        return lambda job: all(hook(job) for hook in hooks)
+
+    def infer_step(self, model: str) -> InferStep:
+        return InferStep(model, self.submit, self.service, self.admit())
 
 
 def _thermal(
     config: ThermalConfig | None,
     service: AcceleratorService,
-    submit: Submit,
+    submission: Submission,
     *,
     stats_of: dict[str, StreamStats],
     classes: dict[str, Priority],
     background: dict[str, Background],
-) -> Submit:
-    """Thermal degradation (with a `thermal:` section): the gate around `submit` (shed frames count as each
-    stream's `thermal` drops), the sensor loop as a background part, fewer lanes/threads through the service, the
-    state in its snapshot."""
+) -> None:
+    """Thermal degradation (with a `thermal:` section): the gate around `submit` and the same decision for the
+    direct path (shed frames count as each stream's `thermal` drops), the sensor loop as a background part, fewer
+    lanes/threads through the service, the state in its snapshot."""
     if config is None:
-        return submit
+        return
     thermal = ThermalController(
         config, lambda stream: stats_of[stream].drops, service.use_lanes, use_threads=service.use_threads
     )
     background["thermal"] = thermal.run
     service.reports["thermal"] = thermal.snapshot
-    return thermal.gate(submit, classes)
+    submission.wrap(lambda submit: thermal.gate(submit, classes), thermal.keeps(classes))
 
 
 def _publish_stats(cloud: Sink | None, runtime: Runtime, service: AcceleratorService) -> None:
@@ -210,12 +228,11 @@ def _stream(
     config: StreamConfig,
     *,
     service: AcceleratorService,
-    submit: Submit,
+    submission: Submission,
     sinks: dict[str, Sink],
     envelope: Callable[[Result], Envelope],
     base_dir: Path,
     controls: dict[str, StreamControl] | None = None,
-    direct: DirectService | None = None,
 ) -> StreamParts:
     stages_config = config.pipeline if isinstance(config.pipeline, list) else []
     infer_config = next((s for s in stages_config if isinstance(s, InferStageConfig) and s.on is None), None)
@@ -228,14 +245,14 @@ def _stream(
             name, config.priority, config.deadline_ms, min_share=config.min_share, max_wait_ms=config.max_wait_ms,
             stats=stats, supersede=not policy.blocking,
         )  # fmt: skip
-        infer = InferStep(infer_config.model, submit, direct)
+        infer = submission.infer_step(infer_config.model)
     admit = None
     if controls is not None:
         control = controls[name] = StreamControl(stats, getattr(config.source, "fps", None))
         admit = control.admit
     channel: Channel[Item] = Channel(policy.capacity, policy.overflow, stats.drops, on_offer=stats.offer, admit=admit)
     gates = [build_gate(s, name) for s in stages_config if isinstance(s, GATE_CONFIGS)]
-    cascades = _cascades(name, config, stages_config, service, submit)
+    cascades = _cascades(name, config, stages_config, service, submission.submit)
     stats.crops.update({step.name: step.stats for step in cascades})
     stages = [build_stage(s, name) for s in stages_config if not isinstance(s, (InferStageConfig, *GATE_CONFIGS))]
     stats.downstream.update({stage.name: stage.drops for stage in stages})

@@ -7,7 +7,9 @@ the event loop. While the newest frame in flight is still queued there (a camera
 one takes its place in the service (`replace_from_thread`): the one it replaces is counted `superseded`, as the
 policy would count it, with no new entry, token or report. Without room it stays in the channel, where the
 source's overflow policy applies as on the loop's path (latest-wins: a newer frame replaces it and is counted),
-and `pump` hands it over once a frame leaves.
+and `pump` hands it over once a frame leaves. Before a frame goes on, the runtime's admission hooks see it, once
+(`admit`: thermal shedding, which counts what it sheds, and the rings that keep recent frames for a canary or a
+snapshot), in the capture thread, as they would see it on the loop's path.
 
 Every frame's outcome is set on the loop (the lanes' reports wake it), and the loop delivers the deque's head
 frames in capture order as soon as their outcomes are in: no task is woken for them. At a forced stop, what the
@@ -30,6 +32,7 @@ from edge_runtime.jobs import Completed, Job, Outcome
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[Item, "Outcome | None"], None]
+Admit = Callable[[Job], bool]  # False: the frame is shed here (the hook counted it)
 
 
 class DirectService(Protocol):
@@ -68,7 +71,7 @@ class Inflight:
 
     def __init__(
         self, channel: Channel[Item], model: str, service: DirectService, deliver: Deliver, *, drops: DropCounter,
-        bound: int,
+        bound: int, admit: Admit | None = None,
     ) -> None:  # fmt: skip
         self.channel = channel
         self.model = model
@@ -80,6 +83,8 @@ class Inflight:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Future[None] | None = None  # awaited by `run` after the channel closed
         self._cancelled = False
+        self._admit = admit
+        self._admitted: Frame | None = None  # the last frame the hooks let on (it may wait in the channel for room)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -104,23 +109,34 @@ class Inflight:
     def take(self, item: Item) -> bool:
         """The channel's hand-off (any thread, under the channel's lock): False when the stream has no room."""
         entries = self._entries
-        if isinstance(item, Frame) and entries and self._replace_newest(item):
-            return True
+        job = Job(self.model, item) if isinstance(item, Frame) else None
+        if job is not None:
+            if not self._admitted_now(job):
+                return True  # shed before the accelerator
+            if entries and self._replace_newest(job):
+                return True
         if len(entries) >= self.bound:
             return False
         entry = Pending(item, self)
         entries.append(entry)  # before the submit: the outcome, set on the loop, finds its entry
-        if isinstance(item, Frame):
-            self._service.submit_from_thread(Job(self.model, item), entry)
+        if job is not None:
+            self._service.submit_from_thread(job, entry)
         elif self._loop is not None:  # a reading: nothing to infer, delivered in its turn
             entry.ready = True
             self._loop.call_soon_threadsafe(self.settled)
         return True
 
-    def _replace_newest(self, frame: Frame) -> bool:
-        """The frame takes the place of the newest one in flight if that one is still queued in the service."""
+    def _admitted_now(self, job: Job) -> bool:
+        """Ask the admission hooks once per frame: one that waits in the channel for room is not asked again."""
+        if self._admit is None or job.frame is self._admitted:
+            return True
+        self._admitted = job.frame
+        return self._admit(job)
+
+    def _replace_newest(self, job: Job) -> bool:
+        """The job's frame takes the place of the newest one in flight if that one is still queued in the service."""
         newest = self._entries[-1]
-        if newest.ready or not self._service.replace_from_thread(Job(self.model, frame), newest, newest.swap):
+        if newest.ready or not self._service.replace_from_thread(job, newest, newest.swap):
             return False
         self._drops.add(SUPERSEDED)  # the frame `newest` held, never run
         return True

@@ -28,7 +28,7 @@ from cloud_sync.envelope import Envelope
 from edge_runtime.cascade import CascadeStep, run_cascades
 from edge_runtime.channel import Channel, ChannelClosed
 from edge_runtime.drops import SHUTDOWN, DropCounter
-from edge_runtime.engine._direct import DirectService, Inflight
+from edge_runtime.engine._direct import Admit, DirectService, Inflight
 from edge_runtime.frames import Frame, Item, Reading
 from edge_runtime.gates import Gate, check_gates
 from edge_runtime.jobs import STREAM_INFLIGHT, Completed, Job, Outcome
@@ -50,6 +50,7 @@ class InferStep:
     model: str
     submit: Submit
     direct: DirectService | None = None  # the same service, for the capture thread (`submit_from_thread`)
+    admit: Admit | None = None  # on the direct path: what `submit`'s wrappers do before it (thermal, frame rings)
 
     def job(self, frame: Frame) -> Job:
         return Job(self.model, frame)
@@ -90,7 +91,14 @@ class StreamRunner:
         if infer is not None and infer.direct is not None and not gates and not cascades:
             # at most the jobs the loop's path has: its queue, the one collect awaits, the one dispatch holds
             bound = inflight + 2
-            self._direct = Inflight(channel, infer.model, infer.direct, self._deliver, drops=stats.drops, bound=bound)
+            self._direct = Inflight(
+                channel, infer.model, infer.direct, self._deliver, drops=stats.drops, bound=bound, admit=infer.admit
+            )
+
+    @property
+    def direct(self) -> bool:
+        """True when the capture thread submits this stream's frames itself (the direct path)."""
+        return self._direct is not None
 
     def in_flight(self) -> int:
         """Frames submitted (or taken for a gate) and not yet delivered, the direct path's or the loop's."""

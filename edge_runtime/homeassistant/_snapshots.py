@@ -55,13 +55,18 @@ class FrameRing:
 
     def tap(self, submit: Callable[[Job], R]) -> Callable[[Job], R]:
         def tapped(job: Job) -> R:
-            ring = self._rings.get(job.stream)
-            if ring is not None:
-                with self._lock:
-                    ring.append(job.frame)
+            self.keep(job)
             return submit(job)
 
         return tapped
+
+    def keep(self, job: Job) -> bool:
+        """Keep the job's frame if its stream takes snapshots (any thread); always True (it goes on)."""
+        ring = self._rings.get(job.stream)
+        if ring is not None:
+            with self._lock:
+                ring.append(job.frame)
+        return True
 
     def find(self, stream: str, ts_capture: float) -> Frame | None:
         with self._lock:

@@ -7,12 +7,14 @@ throttle flags decide the state. A state's actions lower the share of frames the
 accelerator on fewer lanes (reserved ones kept), and `threads` rebuilds the interpreters with fewer threads
 (through the model-swap path). A shed frame ends as
 a ``thermal`` drop of its stream. `high` and `critical` are never touched. Every change is logged and counted.
+The shedding decision (`keeps`) may be taken in any thread: a capture thread asks it on the direct path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
@@ -78,6 +80,7 @@ class ThermalController:
         self.threads: int | None = None  # the state's interpreter thread limit (None: as configured)
         self._shares: dict[str, float] = {}
         self._credit: dict[str, float] = {}
+        self._lock = threading.Lock()  # the credits and `shed`: capture threads and the loop
 
     async def run(self) -> None:
         while True:
@@ -92,8 +95,9 @@ class ThermalController:
         self.changes[f"{self.state}->{state}"] += 1
         old, self.state, self.since = self.state, state, self._clock()
         actions = {"normal": None, "warm": self.config.warm, "hot": self.config.hot}[state]
-        self._shares = factors(actions)
-        self._credit.clear()
+        with self._lock:
+            self._shares = factors(actions)
+            self._credit.clear()
         self.lanes = actions.lanes if actions is not None else None
         if self._use_lanes is not None:
             self._use_lanes(self.lanes)
@@ -117,27 +121,45 @@ class ThermalController:
         """Wrap the accelerator's `submit`: frames the state sheds end as `thermal` drops instead. `classes`: each
         stream's scheduling class (a stream not listed is `normal`)."""
 
+        keeps = self.keeps(classes)
+
         def gated(job: Job) -> asyncio.Future[Outcome]:
-            if self.admit(job.stream, classes.get(job.stream, "normal")):
+            if keeps(job):
                 return submit(job)
-            self.shed[job.stream] += 1
-            self._drops_for(job.stream).add(THERMAL)
             future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
             future.set_result(Dropped(THERMAL, f"device {self.state}"))
             return future
 
         return gated
 
+    def keeps(self, classes: Mapping[str, Priority]) -> Callable[[Job], bool]:
+        """Whether a job's frame goes on (any thread); a shed one is counted, as its stream's `thermal` drop."""
+
+        def keep(job: Job) -> bool:
+            if self.admit(job.stream, classes.get(job.stream, "normal")):
+                return True
+            with self._lock:
+                self.shed[job.stream] += 1
+            self._drops_for(job.stream).add(THERMAL)
+            return False
+
+        return keep
+
     def admit(self, stream: str, priority: str) -> bool:
         share = self._shares.get(priority, 1.0)
         if share >= 1.0:
             return True
-        credit = self._credit.get(stream, 0.0) + share
-        if credit >= 1.0 - _EPSILON:
-            self._credit[stream] = credit - 1.0
-            return True
-        self._credit[stream] = credit
-        return False
+        with self._lock:
+            credit = self._credit.get(stream, 0.0) + share
+            if credit >= 1.0 - _EPSILON:
+                self._credit[stream] = credit - 1.0
+                return True
+            self._credit[stream] = credit
+            return False
+
+    def _shed(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.shed)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -149,6 +171,6 @@ class ThermalController:
             "changes": dict(self.changes),
             "lanes": self.lanes,
             "threads": self.threads,
-            "shed": dict(self.shed),
+            "shed": self._shed(),
             "events": list(self.events),
         }

@@ -38,7 +38,12 @@ class RecentFrames:
         """Wrap the accelerator's `submit` so every submitted frame is also kept here."""
 
         def tapped(job: Job) -> R:
-            self.add(job.model, job.frame)
+            self.keep(job)
             return submit(job)
 
         return tapped
+
+    def keep(self, job: Job) -> bool:
+        """Keep the job's frame (any thread: a capture thread on the direct path); always True (it goes on)."""
+        self.add(job.model, job.frame)
+        return True

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from cloud_sync.envelope import Envelope
 from edge_runtime.channel import Channel
-from edge_runtime.drops import ERROR, SUPERSEDED
+from edge_runtime.drops import ERROR, SUPERSEDED, THERMAL
 from edge_runtime.engine import InferStep, StreamRunner
 from edge_runtime.frames import Frame, Item
 from edge_runtime.jobs import STREAM_INFLIGHT, Completed, Dropped, Job, Outcome
@@ -92,20 +92,38 @@ def _envelope(result: Result) -> Envelope:
     return result.envelope("dev", "boot")
 
 
+class Shedding:
+    """An admission hook (as thermal shedding is): sheds every `every`-th frame it is asked about, counting it;
+    remembers what it was asked."""
+
+    def __init__(self, stats: StreamStats, every: int) -> None:
+        self.stats = stats
+        self.every = every
+        self.asked: list[int] = []
+
+    def __call__(self, job: Job) -> bool:
+        self.asked.append(job.frame.seq)
+        if self.every and len(self.asked) % self.every == 0:
+            self.stats.drops.add(THERMAL)
+            return False
+        return True
+
+
 @settings(max_examples=200, deadline=None)
-@given(ops=operations, forced_stop=st.booleans(), capacity=st.integers(1, 2))
+@given(ops=operations, forced_stop=st.booleans(), capacity=st.integers(1, 2), shed_every=st.integers(0, 3))
 def test_any_interleaving_delivers_in_order_within_the_bound_and_accounts_every_frame(
-    ops: list[tuple[str, int]], forced_stop: bool, capacity: int
+    ops: list[tuple[str, int]], forced_stop: bool, capacity: int, shed_every: int
 ) -> None:
-    asyncio.run(_play(ops, forced_stop, capacity))
+    asyncio.run(_play(ops, forced_stop, capacity, shed_every))
 
 
-async def _play(ops: list[tuple[str, int]], forced_stop: bool, capacity: int) -> None:
+async def _play(ops: list[tuple[str, int]], forced_stop: bool, capacity: int, shed_every: int) -> None:
     stats = StreamStats("cam")
     channel: Channel[Item] = Channel(capacity, "drop_oldest", stats.drops, on_offer=stats.offer)
     service = PlayedService(stats)
     sink = MemorySink("seqs")
-    infer = InferStep("m", _loop_submit, service)
+    shedding = Shedding(stats, shed_every)
+    infer = InferStep("m", _loop_submit, service, shedding)
     runner = StreamRunner("cam", channel, stats=stats, infer=infer, stages=[], sinks=[sink], envelope=_envelope)
     collect = asyncio.create_task(runner.collect())
     await asyncio.sleep(0)  # the hand-off is in place
@@ -129,7 +147,35 @@ async def _play(ops: list[tuple[str, int]], forced_stop: bool, capacity: int) ->
     assert stats.offered == seq == stats.completed + stats.drops.total
     assert stats.completed == len(seqs(sink))
     assert stats.drops.snapshot().get(SUPERSEDED, 0) >= service.replaced
+    assert len(shedding.asked) == len(set(shedding.asked))  # each frame asked once, even after waiting for room
+    assert stats.drops.snapshot().get(THERMAL, 0) == (len(shedding.asked) // shed_every if shed_every else 0)
     assert set(seqs(sink)) <= service.ran  # each frame delivered with the outcome of its own run, replaced or not
     if not forced_stop:
         assert service.ran <= set(seqs(sink))
     assert len(channel) == 0
+
+
+def test_a_frame_that_waits_in_the_channel_for_room_is_admitted_once() -> None:
+    async def scenario() -> None:
+        stats = StreamStats("cam")
+        channel: Channel[Item] = Channel(1, "drop_oldest", stats.drops, on_offer=stats.offer)
+        service = PlayedService(stats)
+        shedding = Shedding(stats, 0)
+        infer = InferStep("m", _loop_submit, service, shedding)
+        runner = StreamRunner("cam", channel, stats=stats, infer=infer, stages=[], sinks=[MemorySink("s")],
+                              envelope=_envelope)  # fmt: skip
+        collect = asyncio.create_task(runner.collect())
+        await asyncio.sleep(0)
+        for seq in range(STREAM_INFLIGHT + 3):
+            channel.put(Frame("cam", seq, time.time(), time.monotonic(), PIXEL))
+            service.start(0)  # each starts at once: none can be replaced
+        assert (runner.in_flight(), len(channel)) == (STREAM_INFLIGHT + 2, 1)  # the last waits for room
+        service.settle("complete", 0)  # room: the waiting frame goes on
+        assert (runner.in_flight(), len(channel)) == (STREAM_INFLIGHT + 2, 0)
+        assert shedding.asked == list(range(STREAM_INFLIGHT + 3))  # the waiting frame was asked once
+        channel.close()
+        while service.tokens:
+            service.settle("complete", 0)
+        await asyncio.wait_for(collect, 5)
+
+    asyncio.run(scenario())
