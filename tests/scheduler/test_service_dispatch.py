@@ -20,6 +20,11 @@ from tests.scheduler.service_support import accounted, gated, run, submit, until
 pytestmark = pytest.mark.timeout(30)
 
 
+def lanes_of(outcomes: list[Any]) -> list[str]:
+    """The lane each completed outcome ran on, in order."""
+    return [o.payload["thread"] for o in outcomes if isinstance(o, Completed)]
+
+
 def test_jobs_complete_with_the_model_ref_and_timings() -> None:
     async def main() -> None:
         model = SleepModel(seconds=0.002)
@@ -122,7 +127,7 @@ def test_a_reserved_lane_only_takes_its_class() -> None:
             assert not b.done()
             gate.set()
             outcomes = await asyncio.gather(a, b)
-        assert [o.payload["thread"] for o in outcomes if isinstance(o, Completed)] == ["lane-1", "lane-1"]
+        assert lanes_of(outcomes) == ["lane-1", "lane-1"]
 
     run(main)
 
@@ -178,7 +183,7 @@ def test_while_a_reserved_lane_runs_the_other_lanes_start_no_lower_class_job(alo
             assert not held.done()
             gate.set()
             outcomes = await asyncio.gather(held, cam)
-        assert [o.payload["thread"] for o in outcomes if isinstance(o, Completed)] == ["lane-0", "lane-1"]
+        assert lanes_of(outcomes) == ["lane-0", "lane-1"]
 
     run(main)
 
@@ -208,7 +213,7 @@ def test_a_reserved_job_taken_back_to_back_holds_no_lane() -> None:
             assert not alarm1.done()
             gates[1].set()
             outcomes = await asyncio.gather(alarm0, alarm1, cam0)
-        assert [o.payload["thread"] for o in outcomes if isinstance(o, Completed)] == ["lane-0", "lane-0", "lane-1"]
+        assert lanes_of(outcomes) == ["lane-0", "lane-0", "lane-1"]
 
     run(main)
 
