@@ -7,11 +7,12 @@ holds a lane busy for as long as a test needs.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from edge_runtime.jobs import Completed
+from edge_runtime.jobs import Completed, Outcome
 from edge_runtime.scheduler import AcceleratorService
 from edge_runtime.sections import AcceleratorConfig, Priority
 from tests.scheduler.jobs import SleepModel, make_job
@@ -20,7 +21,7 @@ from tests.scheduler.service_support import accounted, gated, run, submit, until
 pytestmark = pytest.mark.timeout(30)
 
 
-def lanes_of(outcomes: list[Any]) -> list[str]:
+def lanes_of(outcomes: Sequence[Outcome]) -> list[str]:
     """The lane each completed outcome ran on, in order."""
     return [o.payload["thread"] for o in outcomes if isinstance(o, Completed)]
 
