@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_runtime.bench._interval import interval
 from edge_runtime.bench._setup import ROOT, BenchModel, frame
 from edge_runtime.frames import Frame
 from edge_runtime.inference import load_model
@@ -55,7 +56,7 @@ def run(model: BenchModel, s: float, seconds: float, *, lanes: int, low: bool = 
     p50, p99 = np.percentile(data, [50, 99]).tolist() if data.size else (0.0, 0.0)
     return {
         "lanes": lanes, "low": low, "frames": int(data.size), "p50_S": p50, "p99_S": p99,
-        "max_S": float(data.max(initial=0)),
+        "p99_interval_S": list(interval(data)), "max_S": float(data.max(initial=0)),
     }  # fmt: skip
 
 
@@ -128,8 +129,9 @@ def _high_lane(high: Runner, item: Frame, arrivals: _Arrivals, out: list[float],
 def line(floor: dict[str, Any], runtime_p99_s: float) -> str:
     ratio = runtime_p99_s / floor["p99_S"] if floor["p99_S"] else 0.0
     what = f"{floor['lanes']} bare lane(s)" if floor.get("low", True) else "high alone, nothing beside it"
+    low, high = floor["p99_interval_S"]
     return (
-        f"  raw floor, {what}, same arrivals: high p50 {floor['p50_S']:.2f} S  p99 "
-        f"{floor['p99_S']:.2f} S  max {floor['max_S']:.2f} S ({floor['frames']} frames); runtime p99 / floor p99"
+        f"  raw floor, {what}, same arrivals: high p50 {floor['p50_S']:.2f} S  p99 {floor['p99_S']:.2f} S"
+        f" [{low:.2f}-{high:.2f}]  max {floor['max_S']:.2f} S ({floor['frames']} frames); runtime p99 / floor p99"
         f" x{ratio:.2f}"
     )

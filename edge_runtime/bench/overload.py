@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_runtime.bench._interval import interval
 from edge_runtime.bench._setup import BenchModel, measure_service, measure_service_time
 from edge_runtime.config import RuntimeConfig, load_config
 from edge_runtime.engine import build_runtime
@@ -99,6 +100,7 @@ def run_case(
             "goodput_fps": stats.completed / seconds,
             "p50_S": p50 / s,
             "p99_S": p99 / s,
+            "p99_interval_S": [bound / s for bound in interval(latencies)],
             "p99_loaded_S": p99 / s_loaded if s_loaded else 0.0,
             "max_S": float(worst) / s,
             "latencies_ms": (latencies * 1e3).round(3).tolist(),

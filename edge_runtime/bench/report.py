@@ -39,12 +39,18 @@ def overload_lines(title: str, case: dict[str, Any]) -> list[str]:
         drops = ", ".join(f"{k} {v}" for k, v in sorted(c["drops"].items()) if v) or "none"
         lines.append(
             f"  {name:<5} offered {case['offered_fps'][name]:6.1f} fps  done {c['goodput_fps']:6.1f} fps  "
-            f"p50 {c['p50_S']:5.2f} S  p99 {c['p99_S']:5.2f} S ({c['p99_loaded_S']:.2f} loaded S)  "
+            f"p50 {c['p50_S']:5.2f} S  p99 {c['p99_S']:5.2f} S {_span(c['p99_interval_S'])} "
+            f"({c['p99_loaded_S']:.2f} loaded S)  "
             f"max {c['max_S']:6.2f} S  drops {c['drop_pct']:5.2f}% ({drops})"
         )
     lines.append(f"  low got {100 * case['low_share_of_left']:.1f}% of the capacity high leaves")
     lines += [_plan_line(name, c) for name, c in case["classes"].items()]
     return lines
+
+
+def _span(bounds: list[float]) -> str:
+    """A p99's 95% bootstrap interval, as printed beside it."""
+    return f"[{bounds[0]:.2f}-{bounds[1]:.2f}]"
 
 
 def _plan_line(name: str, c: dict[str, Any]) -> str:

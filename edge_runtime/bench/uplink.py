@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from cloud_sync.bench import mosquitto
+from edge_runtime.bench._interval import interval, ratio_interval
 from edge_runtime.bench._setup import BenchModel
 from edge_runtime.config import load_config
 from edge_runtime.engine import build_runtime
@@ -110,7 +111,8 @@ def pooled(runs: list[Run]) -> dict[str, Any]:
     """One case's runs as one: percentiles of all their frames, each run's p99, rates averaged, counts summed."""
     latencies = np.concatenate([r.latencies for r in runs])
     result: dict[str, Any] = {"high_results": int(latencies.size), "p50_ms": _ms(latencies, 50),
-                              "p99_ms": _ms(latencies, 99), "run_p99_ms": [_ms(r.latencies, 99) for r in runs]}
+                              "p99_ms": _ms(latencies, 99), "run_p99_ms": [_ms(r.latencies, 99) for r in runs],
+                              "p99_interval_ms": [b * 1e3 for b in interval(latencies)]}
     rates = [r.figures["readings_per_s"] for r in runs if "readings_per_s" in r.figures]
     if rates:
         result["readings_per_s"] = sum(rates) / len(rates)
@@ -135,7 +137,9 @@ def run(model: BenchModel, seconds: float) -> dict[str, Any]:
             runs.setdefault(case, []).append(run_case(model, case, seconds, port, Path(tmp) / f"{index}-{case}"))
     cases = {case: pooled(case_runs) for case, case_runs in runs.items()}
     idle, busy = cases["idle"], cases["busy"]
+    latencies = {case: np.concatenate([r.latencies for r in case_runs]) for case, case_runs in runs.items()}
     return {
+        "p99_busy_over_idle_interval": list(ratio_interval(latencies["busy"], latencies["idle"])),
         "readings_per_s": READINGS_PER_S,
         "cases": cases,
         "p99_busy_over_idle": busy["p99_ms"] / idle["p99_ms"] if idle["p99_ms"] else 0.0,
@@ -155,5 +159,7 @@ def lines(result: dict[str, Any]) -> list[str]:
         each = "/".join(f"{p:.2f}" for p in c["run_p99_ms"])
         out.append(f"  {case:<5} high p50 {c['p50_ms']:7.2f} ms  p99 {c['p99_ms']:7.2f} ms (runs {each})  "
                    f"({c['high_results']} results){rate}")
-    out.append(f"  busy/idle: p50 x{result['p50_busy_over_idle']:.3f}, p99 x{result['p99_busy_over_idle']:.3f}")
+    low, high = result["p99_busy_over_idle_interval"]
+    out.append(f"  busy/idle: p50 x{result['p50_busy_over_idle']:.3f}, p99 x{result['p99_busy_over_idle']:.3f}"
+               f" [x{low:.3f}-x{high:.3f}]")  # fmt: skip
     return out

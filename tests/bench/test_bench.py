@@ -60,6 +60,7 @@ def test_bench_lanes_runs_the_reserved_case_with_and_without_reserved_alone_besi
     for floor in (with_low, high_only):
         assert 50 <= floor["frames"] <= 61
         assert 0.5 < floor["p50_S"] <= floor["p99_S"] <= floor["max_S"]
+        assert 0.5 < floor["p99_interval_S"][0] <= floor["p99_interval_S"][1] <= floor["max_S"] + 1e-9
     assert "raw floor, 2 bare lane(s)" in done.stdout
     assert "raw floor, high alone, nothing beside it" in done.stdout
 
@@ -83,6 +84,9 @@ def _check_overload(case: dict[str, Any], policy: str) -> None:
         assert c["completed"] <= c["offered"], name
         assert len(c["latencies_ms"]) == c["completed"], name
         assert 0 < c["p50_S"] <= c["p99_S"] <= c["max_S"], name
+        low, high = c["p99_interval_S"]  # the p99's bootstrap interval: within the frames seen
+        assert min(c["latencies_ms"]) <= low * case["service_time_ms"] <= high * case["service_time_ms"], name
+        assert high <= c["max_S"] + 1e-9, name
         assert 0 <= c["drop_pct"] <= 100, name
     assert case["classes"]["low"]["offered"] > case["classes"]["high"]["offered"]
     assert case["low_share_of_left"] > 0
@@ -99,3 +103,25 @@ def test_bench_memory_measures_the_runtime_as_started_and_with_an_http_client(tm
     assert results["rss_4_streams_mib"] > 0
     assert results["rss_4_streams_http_client_mib"] > 0
     assert "once a client used the HTTP server" in done.stdout
+
+
+@pytest.mark.timeout(120)
+def test_bench_uplink_runs_idle_and_busy_against_a_real_mosquitto(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "edge_runtime", "bench", "--seconds", "1", "--only", "uplink", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "bench.json").read_text())["uplink"]
+    cases = result["cases"]
+    assert set(cases) == {"alone", "idle", "busy"}
+    for name, case in cases.items():
+        assert case["high_results"] > 0, name
+        low, high = case["p99_interval_ms"]
+        assert 0 < low <= high, name
+    assert cases["busy"]["uplink"]["delivered"] > 0  # the readings went to the broker
+    assert cases["busy"]["uplink"]["drops"] == {}
+    low, high = result["p99_busy_over_idle_interval"]
+    assert 0 < low <= high
+    assert result["p99_busy_over_idle"] == pytest.approx(cases["busy"]["p99_ms"] / cases["idle"]["p99_ms"])
+    assert "busy/idle: p50" in done.stdout
