@@ -2,16 +2,20 @@
 
 A `high` stream (synthetic frames at 30 fps through the bench model, sink `mem`) runs next to a `sensors` stream
 of synthetic readings at `READINGS_PER_S`, in one device config with a `cloud:` section pointing at a local
-mosquitto that this bench starts. Three cases, run by the real runtime (idle and busy twice, see ORDER), each
+mosquitto that this bench starts. Four cases, run by the real runtime (all but `alone` twice, see ORDER), each
 run `seconds` long:
 
 * `alone`: the `high` stream only;
 * `idle`: the readings go to a memory sink: the runtime carries the same load, nothing goes to `cloud` (so the
   uplink is not started: the runtime runs only the sinks some stream uses);
-* `busy`: the readings go to `cloud`: the outbox commits them and the uplink publishes them at QoS 1.
+* `busy`: the readings go to `cloud`: the outbox commits them and the uplink publishes them at QoS 1;
+* `broker`: as `idle`, while a plain paho client in another process publishes as many messages a second at QoS 1
+  to the same mosquitto (`_publisher.py`): the load a busy uplink puts on this machine outside the runtime.
 
-`busy` vs `idle` is what a busy uplink costs the high stream (target: p99 at most +10%). Without a mosquitto
-binary the part is skipped, saying so.
+`busy` vs `idle` is what a busy uplink costs the high stream (target: p99 at most +10%); `broker` vs `idle` is the
+part of it that the broker and a client's work on the same cores cost (a device's broker is elsewhere), and
+`busy` vs `broker` the part the runtime's own uplink adds. Without a mosquitto binary the part is skipped, saying
+so.
 
 Latencies are those of the steady state: each run lasts `WARMUP_S` longer, and the frames captured in that first
 second (the model's first invokes, the outbox opening, the broker connecting) are left out. With 300 frames a p99
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,7 +48,7 @@ READINGS_PER_S = 2000.0
 WARMUP_S = 1.0  # frames captured this long after a run starts are not counted
 # idle and busy run twice each, in the order idle busy busy idle: a load on the machine that rises or falls during
 # the bench weighs on both alike. Each run is `seconds` long; a case's figures pool its runs' frames.
-ORDER = ("alone", "idle", "busy", "busy", "idle")
+ORDER = ("alone", "idle", "broker", "busy", "busy", "broker", "idle")
 TARGET = "high p99 with the uplink busy <= 1.10 x idle"
 
 
@@ -85,13 +91,17 @@ def run_case(model: BenchModel, case: str, seconds: float, port: int, stem: Path
     path = stem.with_suffix(".yaml")
     path.write_text(uplink_yaml(model, case, port, stem.with_suffix(".db")))
     runtime, _ = build_runtime(load_config(path), path.parent, display="off")
+    load = _publisher(port, seconds + WARMUP_S) if case == "broker" else None
     steady = time.time() + WARMUP_S
-    asyncio.run(runtime.run(seconds + WARMUP_S))
+    try:
+        asyncio.run(runtime.run(seconds + WARMUP_S))
+    finally:
+        published = _published(load) if load is not None else None
     mem = next(k for k in runtime.sinks if isinstance(k, MemorySink) and k.name == "mem")
     latencies = np.array(
         [e["ts_result"] - e["ts_capture"] for e in mem.envelopes if e["stream"] == "high" and e["ts_capture"] >= steady]
     )
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {} if published is None else {"load_published": published}
     readings = next((parts.runner.stats for parts in runtime.streams if parts.runner.stats.stream == "sensors"), None)
     if readings is not None:
         figures["readings_per_s"] = readings.completed / (seconds + WARMUP_S)
@@ -101,6 +111,23 @@ def run_case(model: BenchModel, case: str, seconds: float, port: int, stem: Path
         figures["uplink"] = {"delivered": stats["delivered"], "backlog": stats["outbox"]["entries"],
                              "drops": stats["drops"]}
     return Run(latencies, figures)
+
+
+def _publisher(port: int, seconds: float) -> subprocess.Popen[bytes]:
+    """The `broker` case's load: a paho client in its own process, publishing READINGS_PER_S a second."""
+    command = [sys.executable, "-m", "edge_runtime.bench._publisher", str(port), f"{READINGS_PER_S:g}", f"{seconds:g}"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def _published(load: subprocess.Popen[bytes]) -> int:
+    """What the load process says the broker acknowledged (0 when it failed or hangs)."""
+    try:
+        out, _ = load.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        load.kill()
+        load.wait(5)
+        return 0
+    return int(out) if load.returncode == 0 and out.strip().isdigit() else 0
 
 
 def _ms(latencies: np.ndarray, q: float) -> float:
@@ -124,6 +151,9 @@ def pooled(runs: list[Run]) -> dict[str, Any]:
                 drops[reason] = drops.get(reason, 0) + n
         result["uplink"] = {"delivered": sum(u["delivered"] for u in uplinks),
                             "backlog": sum(u["backlog"] or 0 for u in uplinks), "drops": drops}
+    loads = [r.figures["load_published"] for r in runs if "load_published" in r.figures]
+    if loads:
+        result["load_published"] = sum(loads)
     return result
 
 
@@ -136,10 +166,14 @@ def run(model: BenchModel, seconds: float) -> dict[str, Any]:
         for index, case in enumerate(ORDER):
             runs.setdefault(case, []).append(run_case(model, case, seconds, port, Path(tmp) / f"{index}-{case}"))
     cases = {case: pooled(case_runs) for case, case_runs in runs.items()}
-    idle, busy = cases["idle"], cases["busy"]
+    idle, busy, broker = cases["idle"], cases["busy"], cases["broker"]
     latencies = {case: np.concatenate([r.latencies for r in case_runs]) for case, case_runs in runs.items()}
     return {
         "p99_busy_over_idle_interval": list(ratio_interval(latencies["busy"], latencies["idle"])),
+        "p99_broker_over_idle": broker["p99_ms"] / idle["p99_ms"] if idle["p99_ms"] else 0.0,
+        "p99_broker_over_idle_interval": list(ratio_interval(latencies["broker"], latencies["idle"])),
+        "p99_busy_over_broker": busy["p99_ms"] / broker["p99_ms"] if broker["p99_ms"] else 0.0,
+        "p99_busy_over_broker_interval": list(ratio_interval(latencies["busy"], latencies["broker"])),
         "readings_per_s": READINGS_PER_S,
         "cases": cases,
         "p99_busy_over_idle": busy["p99_ms"] / idle["p99_ms"] if idle["p99_ms"] else 0.0,
@@ -156,10 +190,16 @@ def lines(result: dict[str, Any]) -> list[str]:
         rate = f"   readings done {c['readings_per_s']:6.0f}/s" if "readings_per_s" in c else ""
         if "uplink" in c:
             rate += f", delivered {c['uplink']['delivered']}, drops {c['uplink']['drops'] or 'none'}"
+        if "load_published" in c:
+            rate += f", another process published {c['load_published']}"
         each = "/".join(f"{p:.2f}" for p in c["run_p99_ms"])
-        out.append(f"  {case:<5} high p50 {c['p50_ms']:7.2f} ms  p99 {c['p99_ms']:7.2f} ms (runs {each})  "
+        out.append(f"  {case:<6} high p50 {c['p50_ms']:7.2f} ms  p99 {c['p99_ms']:7.2f} ms (runs {each})  "
                    f"({c['high_results']} results){rate}")
     low, high = result["p99_busy_over_idle_interval"]
     out.append(f"  busy/idle: p50 x{result['p50_busy_over_idle']:.3f}, p99 x{result['p99_busy_over_idle']:.3f}"
                f" [x{low:.3f}-x{high:.3f}]")  # fmt: skip
+    for part, what in (("broker_over_idle", "the broker and a client on these cores"),
+                       ("busy_over_broker", "the runtime's own uplink")):  # fmt: skip
+        low, high = result[f"p99_{part}_interval"]
+        out.append(f"    of which {what}: p99 x{result[f'p99_{part}']:.3f} [x{low:.3f}-x{high:.3f}]")
     return out

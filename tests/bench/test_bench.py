@@ -114,7 +114,7 @@ def test_bench_uplink_runs_idle_and_busy_against_a_real_mosquitto(tmp_path: Path
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads((tmp_path / "bench.json").read_text())["uplink"]
     cases = result["cases"]
-    assert set(cases) == {"alone", "idle", "busy"}
+    assert set(cases) == {"alone", "idle", "broker", "busy"}
     for name, case in cases.items():
         assert case["high_results"] > 0, name
         low, high = case["p99_interval_ms"]
@@ -124,4 +124,10 @@ def test_bench_uplink_runs_idle_and_busy_against_a_real_mosquitto(tmp_path: Path
     low, high = result["p99_busy_over_idle_interval"]
     assert 0 < low <= high
     assert result["p99_busy_over_idle"] == pytest.approx(cases["busy"]["p99_ms"] / cases["idle"]["p99_ms"])
+    # busy over idle, split at the broker case (a paho client in another process loading the same mosquitto)
+    split = result["p99_broker_over_idle"] * result["p99_busy_over_broker"]
+    assert split == pytest.approx(result["p99_busy_over_idle"])
+    assert cases["broker"]["readings_per_s"] > 0  # the runtime carried the readings, to memory
+    assert cases["broker"]["load_published"] > 1000  # ~2000/s from the other process for 2 x 2 s, acknowledged
+    assert "of which the runtime's own uplink" in done.stdout
     assert "busy/idle: p50" in done.stdout
