@@ -46,8 +46,8 @@ from edge_runtime.sinks.cloud import CloudSink
 HIGH_FPS = 30.0
 READINGS_PER_S = 2000.0
 WARMUP_S = 1.0  # frames captured this long after a run starts are not counted
-# idle and busy run twice each, in the order idle busy busy idle: a load on the machine that rises or falls during
-# the bench weighs on both alike. Each run is `seconds` long; a case's figures pool its runs' frames.
+# idle, broker and busy run twice each, nested (idle broker busy busy broker idle): a load on the machine that rises
+# or falls during the bench weighs on them alike. Each run is `seconds` long; a case's figures pool its runs' frames.
 ORDER = ("alone", "idle", "broker", "busy", "busy", "broker", "idle")
 TARGET = "high p99 with the uplink busy <= 1.10 x idle"
 
