@@ -113,7 +113,7 @@ class Inflight:
         if job is not None:
             if not self._admitted_now(job):
                 return True  # shed before the accelerator
-            if entries and self._replace_newest(job):
+            if self._replace_newest(job):
                 return True
         if len(entries) >= self.bound:
             return False
@@ -135,7 +135,10 @@ class Inflight:
 
     def _replace_newest(self, job: Job) -> bool:
         """The job's frame takes the place of the newest one in flight if that one is still queued in the service."""
-        newest = self._entries[-1]
+        try:
+            newest = self._entries[-1]  # read once: the loop may deliver the last entry at any moment
+        except IndexError:
+            return False
         if newest.ready or not self._service.replace_from_thread(job, newest, newest.swap):
             return False
         self._drops.add(SUPERSEDED)  # the frame `newest` held, never run
