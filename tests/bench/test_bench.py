@@ -17,20 +17,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.timeout(120)
-def test_bench_overhead_and_overload_write_sane_json(tmp_path: Path) -> None:
+def bench(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`edge-runtime bench ARGS` in a child process, writing to `tmp_path`: what it printed, and its bench.json."""
     done = subprocess.run(
-        [sys.executable, "-m", "edge_runtime", "bench", "--seconds", "2", "--only", "overhead", "overload",
-         "--profile", "--out", str(tmp_path)],
+        [sys.executable, "-m", "edge_runtime", "bench", *args, "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
+    return done, json.loads((tmp_path / "bench.json").read_text())
+
+
+@pytest.mark.timeout(120)
+def test_bench_overhead_and_overload_write_sane_json(tmp_path: Path) -> None:
+    done, results = bench(tmp_path, "--seconds", "2", "--only", "overhead", "overload", "--profile")
     assert "overhead" in done.stdout
     profile = done.stdout.split("event loop thread, top functions by own time (cProfile):\n")[1].splitlines()
     assert profile[0].split() == ["ncalls", "tottime", "percall", "cumtime", "percall", "filename:lineno(function)"]
     assert any("_run_once" in line for line in profile[1:16])  # the loop's own thread was profiled
     assert "policy priority" in done.stdout
-    results = json.loads((tmp_path / "bench.json").read_text())
     assert results["service_time_ms"] > 0
     _check_overhead(results["overhead"])
     for policy in ("fifo", "priority"):
@@ -44,12 +48,7 @@ def test_bench_overhead_and_overload_write_sane_json(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(120)
 def test_bench_lanes_runs_the_reserved_case_with_and_without_reserved_alone_beside_two_floors(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "edge_runtime", "bench", "--seconds", "2", "--only", "lanes", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    results = json.loads((tmp_path / "bench.json").read_text())
+    done, results = bench(tmp_path, "--seconds", "2", "--only", "lanes")
     case, beside = results["lanes"], results["lanes_not_alone"]  # reserved_alone on, and off
     for each, alone in ((case, True), (beside, False)):
         _check_overload(each, "priority")
@@ -94,12 +93,7 @@ def _check_overload(case: dict[str, Any], policy: str) -> None:
 
 @pytest.mark.timeout(120)
 def test_bench_memory_measures_the_runtime_as_started_and_with_an_http_client(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "edge_runtime", "bench", "--only", "memory", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    results = json.loads((tmp_path / "bench.json").read_text())
+    done, results = bench(tmp_path, "--only", "memory")
     assert results["rss_4_streams_mib"] > 0
     assert results["rss_4_streams_http_client_mib"] > 0
     assert "once a client used the HTTP server" in done.stdout
@@ -107,12 +101,8 @@ def test_bench_memory_measures_the_runtime_as_started_and_with_an_http_client(tm
 
 @pytest.mark.timeout(120)
 def test_bench_uplink_runs_idle_and_busy_against_a_real_mosquitto(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "edge_runtime", "bench", "--seconds", "1", "--only", "uplink", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=110, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads((tmp_path / "bench.json").read_text())["uplink"]
+    done, results = bench(tmp_path, "--seconds", "1", "--only", "uplink")
+    result = results["uplink"]
     cases = result["cases"]
     assert set(cases) == {"alone", "idle", "broker", "busy"}
     for name, case in cases.items():
