@@ -116,11 +116,13 @@ def _schema(ns: argparse.Namespace) -> int:
 
 
 def _run(ns: argparse.Namespace) -> int:
+    from edge_runtime._malloc import limit_arenas
     from edge_runtime.engine import build_runtime
     from edge_runtime.inference import ModelError
     from edge_runtime.sources import SourceError
 
     config = load_config(ns.config)
+    limit_arenas()  # before the runtime's threads start
     try:
         runtime, _ = build_runtime(config, ns.config.parent, display=ns.display, config_path=ns.config)
     except (ModelError, SourceError, OSError) as exc:
