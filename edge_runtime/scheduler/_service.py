@@ -28,6 +28,7 @@ from edge_runtime.scheduler._fifo import FifoPolicy
 from edge_runtime.scheduler._lane import Finished, Lane
 from edge_runtime.scheduler._policy import PriorityPolicy
 from edge_runtime.scheduler._tickets import LOWEST_RANK, QueuePolicy, StreamRule, Ticket
+from edge_runtime.scheduler._wake import LoopWaker
 from edge_runtime.scheduler._watchdog import CHECK_EVERY_S, Watchdog
 from edge_runtime.sections import PRIORITIES, AcceleratorConfig, Priority
 from edge_runtime.stats import StreamStats
@@ -89,6 +90,7 @@ class AcceleratorService:
         self.watchdog = Watchdog(config.watchdog)
         self.reports: dict[str, Callable[[], dict[str, Any]]] = {}  # more figures for the snapshot (e.g. thermal)
         self._watching: asyncio.Task[None] | None = None  # the watchdog's task while the service is entered
+        self._waker: LoopWaker | None = None  # how the lanes (and a late direct submit) wake the loop, once entered
 
     def register_stream(
         self,
@@ -178,13 +180,8 @@ class AcceleratorService:
 
     async def __aenter__(self) -> AcceleratorService:
         """Start the lanes (once); the service serves until the `async with` block ends."""
-        loop = asyncio.get_running_loop()
-
-        def notify() -> None:  # on a lane thread: reports wait for the loop
-            with contextlib.suppress(RuntimeError):  # the loop is closed: the service resolved everything at stop
-                loop.call_soon_threadsafe(self._collect)
-
-        self._dispatcher.start(notify)
+        self._waker = LoopWaker(asyncio.get_running_loop(), self._collect)
+        self._dispatcher.start(self._waker.wake)  # on a lane thread: reports wait for the loop
         if self.config.watchdog.enabled:
             self._watching = asyncio.create_task(self._watch(), name="lane-watchdog")
         return self
