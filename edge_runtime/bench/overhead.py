@@ -10,8 +10,11 @@ each result since it last did and one more (it never polls), so a frame always w
 is the throughput the path sustains, and 1/fps - 1/raw fps is what each frame costs the lane.
 
 Besides the bare `invoke()` loop, a bare `Runner.run` loop (preprocess + invoke + decode, no scheduler) is
-measured, so the report can split the overhead into the model's own pre/post-processing and the path's.
-The three take turns in rounds in one process, so a change of load on the machine touches all of them alike.
+measured, so the report can split the overhead into the model's own pre/post-processing and the path's. And a
+floor for the path: `bare hops`, the same two wake-ups with no runtime between them (the bench thread hands the
+frame to a waiting thread through a condition, that thread runs it and wakes the loop the way the lanes do, and
+the time is taken on the loop), what any design that keeps `invoke()` off the capture thread and the loop pays.
+The four take turns in rounds in one process, so a change of load on the machine touches all of them alike.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ from edge_runtime.bench._setup import ROOT, BenchModel, frame
 from edge_runtime.channel import Channel
 from edge_runtime.drops import DropCounter
 from edge_runtime.engine import InferStep, StreamRunner
-from edge_runtime.frames import Item
+from edge_runtime.frames import Frame, Item
 from edge_runtime.inference import LiteInterpreter, load_model
 from edge_runtime.results import Result
 from edge_runtime.scheduler import AcceleratorService
+from edge_runtime.scheduler._wake import LoopWaker
 from edge_runtime.sinks import Sink
 from edge_runtime.stats import StreamStats
 
@@ -80,6 +84,53 @@ def _rate(call: Callable[[], int], seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
+class _BareHops:
+    """A frame handed to a waiting thread (a condition), run there, and the loop woken as the lanes wake it: the
+    path's two wake-ups with nothing of the runtime between them. Build it on the loop (it watches the waker)."""
+
+    def __init__(self, run: Callable[[Frame], object]) -> None:
+        self._run = run
+        self._wait = threading.Condition()
+        self._item: Frame | None = None
+        self._stopped = False
+        self._waker = LoopWaker(asyncio.get_running_loop(), self._on_loop)
+        self._arrived = threading.Event()
+        self._at = 0.0  # perf_counter() on the loop when the last frame's wake-up arrived
+        self._thread = threading.Thread(target=self._main, name="bench-hops", daemon=True)
+        self._thread.start()
+
+    def one(self, item: Frame) -> float:
+        """Hand `item` over, wait for the loop to hear it was run; the time from the hand-over to the loop."""
+        self._arrived.clear()
+        start = time.perf_counter()
+        with self._wait:
+            self._item = item
+            self._wait.notify()
+        self._arrived.wait(5)
+        return self._at - start
+
+    def stop(self) -> None:
+        with self._wait:
+            self._stopped = True
+            self._wait.notify()
+        self._thread.join(5)
+
+    def _main(self) -> None:
+        while True:
+            with self._wait:
+                while self._item is None and not self._stopped:
+                    self._wait.wait()
+                item, self._item = self._item, None
+                if item is None:  # stopped
+                    return
+            self._run(item)
+            self._waker.wake()
+
+    def _on_loop(self) -> None:
+        self._at = time.perf_counter()
+        self._arrived.set()
+
+
 class _Loops:
     """The three ways to run a frame: `invoke()` alone, a bare `Runner.run`, and the runtime's path."""
 
@@ -95,6 +146,7 @@ class _Loops:
         self.i = 0
         self.put = 0  # frames the channel took, to wait for the last results before another loop runs
         self.topped = 0  # results seen by the last `top_up`
+        self.hops = _BareHops(self.runner.run)
 
     def invoke(self) -> None:
         self.interp.invoke()
@@ -102,6 +154,10 @@ class _Loops:
     def bare(self) -> None:
         self.i += 1
         self.runner.run(self.items[self.i % len(self.items)])
+
+    def bare_hops(self) -> float:
+        self.i += 1
+        return self.hops.one(self.items[self.i % len(self.items)])
 
     def one_in_flight(self) -> float:
         """Put one frame, wait for its result; the time from the put to the sink's `send`."""
@@ -148,6 +204,7 @@ class _Loops:
         loops: dict[str, Callable[[], float | None]] = {
             "raw": self.invoke,
             "raw_run": self.bare,
+            "hops": self.bare_hops,
             "runtime": self.one_in_flight,
         }
         for call in loops.values():
@@ -156,9 +213,11 @@ class _Loops:
         for _ in range(ROUNDS):
             for name, call in loops.items():
                 times[name] += _latencies(call, max(1, frames // ROUNDS))
-        rates: dict[str, list[float]] = {name: [] for name in loops}
+        self.hops.stop()
+        saturated = {name: call for name, call in loops.items() if name != "hops"}  # a floor for latency only
+        rates: dict[str, list[float]] = {name: [] for name in saturated}
         for _ in range(ROUNDS // 2):
-            for name, call in loops.items():
+            for name, call in saturated.items():
                 rate_call = self.top_up if name == "runtime" else self._once(call)
                 rates[name].append(_rate(rate_call, seconds / (ROUNDS // 2)))
                 self.drained()
@@ -167,7 +226,7 @@ class _Loops:
             name: {
                 "median_us": statistics.median(times[name]) * 1e6,
                 "mean_us": statistics.fmean(times[name]) * 1e6,
-                "fps": statistics.median(rates[name]),
+                **({"fps": statistics.median(rates[name])} if name in rates else {}),
             }
             for name in loops
         }
@@ -216,14 +275,18 @@ def run(model: BenchModel, frames: int = 500, seconds: float = 5.0, *, profile: 
     """`profile`: cProfile the event loop's thread while the loops run (slower figures: for where, not how much)."""
     profiler = cProfile.Profile() if profile else None
     figures = _measure(model, frames, seconds, profiler)
-    raw, bare, path = figures["raw"], figures["raw_run"], figures["runtime"]
+    raw, bare, hops, path = figures["raw"], figures["raw_run"], figures["hops"], figures["runtime"]
     overhead_us = path["median_us"] - raw["median_us"]
     return {
         "raw": raw,
         "raw_run": bare,
+        "hops": hops,
         "runtime": path,
         "pre_post_us": bare["median_us"] - raw["median_us"],
         "path_us": path["median_us"] - bare["median_us"],
+        "hops_us": hops["median_us"] - bare["median_us"],  # the two wake-ups alone: the path's floor
+        "hops_floor_us": hops["median_us"] - raw["median_us"],  # the overhead with no runtime between the hops
+        "runtime_own_us": path["median_us"] - hops["median_us"],
         "overhead_us": overhead_us,
         "overhead_pct": 100 * overhead_us / raw["median_us"],
         "saturated_frame_us": 1e6 / path["fps"] - 1e6 / raw["fps"],

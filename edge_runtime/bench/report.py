@@ -15,15 +15,17 @@ TARGETS = {
 
 
 def overhead_lines(o: dict[str, Any]) -> list[str]:
-    raw, bare, rt = o["raw"], o["raw_run"], o["runtime"]
+    raw, bare, hops, rt = o["raw"], o["raw_run"], o["hops"], o["runtime"]
     budget = max(0.03 * raw["median_us"], 100.0)
     return [
         "overhead (frames at the model's input size; medians)",
         f"  raw invoke()          {raw['median_us']:8.0f} µs   saturated {raw['fps']:7.1f} fps",
         f"  bare Runner.run       {bare['median_us']:8.0f} µs   saturated {bare['fps']:7.1f} fps"
         f"   (preprocess + decode {o['pre_post_us']:.0f} µs)",
+        f"  bare hops, no runtime {hops['median_us']:8.0f} µs"
+        f"   (thread -> thread -> loop wake-ups {o['hops_us']:.0f} µs: overhead floor {o['hops_floor_us']:.0f} µs)",
         f"  runtime, one in flight{rt['median_us']:8.0f} µs   saturated {rt['fps']:7.1f} fps"
-        f"   (scheduler + stream path {o['path_us']:.0f} µs)",
+        f"   (scheduler + stream path {o['path_us']:.0f} µs, of which the runtime's own {o['runtime_own_us']:.0f} µs)",
         f"  overhead              {o['overhead_us']:8.0f} µs ({o['overhead_pct']:.1f}%, budget {budget:.0f} µs)   "
         f"saturated {o['saturated_frame_us']:.0f} µs/frame, throughput ratio {o['throughput_ratio']:.3f}",
     ]

@@ -68,6 +68,11 @@ def _check_overhead(o: dict[str, Any]) -> None:
     for loop in ("raw", "raw_run", "runtime"):
         assert o[loop]["median_us"] > 0
         assert o[loop]["fps"] > 0
+    assert o["raw"]["median_us"] < o["hops"]["median_us"]  # the hops run the frame: never below the raw invoke
+    assert "fps" not in o["hops"]  # a latency floor only
+    assert o["hops_us"] == pytest.approx(o["hops"]["median_us"] - o["raw_run"]["median_us"])
+    assert o["hops_floor_us"] == pytest.approx(o["hops"]["median_us"] - o["raw"]["median_us"])
+    assert o["runtime_own_us"] + o["hops_floor_us"] == pytest.approx(o["overhead_us"])
     assert o["throughput_ratio"] == pytest.approx(o["runtime"]["fps"] / o["raw"]["fps"])
     assert o["overhead_us"] == pytest.approx(o["runtime"]["median_us"] - o["raw"]["median_us"])
     assert o["pre_post_us"] + o["path_us"] == pytest.approx(o["overhead_us"])
