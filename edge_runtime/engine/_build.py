@@ -117,7 +117,7 @@ def build_runtime(
     reloader = None
     if config_path is not None:
         reloader = Reloader(config_path, config, runtime, service, make_stream,
-                            on_applied=[follow_snapshots(bridge) for bridge in bridges])
+                            on_applied=[_rewiring(runtime), *(follow_snapshots(bridge) for bridge in bridges)])
         runtime.background["reload"] = reloader.run
     if config.http.enabled:
         _serve_http(config, runtime, service, sinks.get("cloud"), reloader, history=history)
@@ -270,10 +270,23 @@ def _stream(
     return StreamParts(runner, source, config)
 
 
+def _rewiring(runtime: Runtime) -> Callable[[RuntimeConfig], None]:
+    """A reload's hook: the streams it started fire, and are fired by, the others' sensor gates."""
+
+    def rewire(new: RuntimeConfig) -> None:
+        del new
+        _wire_gates(runtime.streams)
+
+    return rewire
+
+
 def _wire_gates(streams: list[StreamParts]) -> None:
     """Sensor gates fired by another stream get a trigger among that stream's sinks (their MQTT subscriptions
-    run with their own stream's dispatch)."""
+    run with their own stream's dispatch). Again after a reload: the triggers are laid anew, so a stream it
+    added or changed is fired by (and fires) the others, and a stream it removed fires nothing any more."""
     runners = {parts.runner.name: parts.runner for parts in streams}
+    for runner in runners.values():
+        runner.sinks[:] = [sink for sink in runner.sinks if not isinstance(sink, GateTrigger)]
     for runner in runners.values():
         for gate in runner.gates:
             if isinstance(gate, SensorGate) and gate.config.stream is not None:

@@ -9,9 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_runtime.config import load_config
+from edge_runtime.engine import StreamRunner, build_runtime
 from edge_runtime.engine._runtime import Runtime
 from edge_runtime.frames import Frame
 from edge_runtime.gates import SensorGate, SensorGateConfig
+from edge_runtime.gates.sensor import GateTrigger
+from edge_runtime.reload import Reloader
 from edge_runtime.sinks import MemorySink
 from tests.cascade.conftest import build
 from tests.support.mosquitto import Mosquitto
@@ -103,3 +107,57 @@ def test_json_field_above_threshold_opens_bad_or_huge_messages_do_not() -> None:
     gate.on_message("t", b'{"env": {"motion": 0.9}}')
     assert gate.opens(frame, time.monotonic())
     assert not gate.opens(frame, time.monotonic() + 2.1)
+
+
+def test_a_reload_wires_the_streams_it_starts_to_the_sensor_gates(tmp_path: Path, models_yaml: str) -> None:
+    asyncio.run(_reload_gates(tmp_path, models_yaml))
+
+
+def _gated_config(tmp_path: Path, models_yaml: str, door_fps: int, porches: list[str]) -> Path:
+    gate = f"{{type: sensor, hold: {HOLD_S}s, stream: door, kinds: [reading]}}"
+    streams = (
+        f"  door:\n    source: {{type: synthetic, kind: readings, fps: {door_fps}}}\n    sinks: [mem]\n"
+        + "".join(
+            f"""\
+  {name}:
+    source: {{type: synthetic, fps: 10, width: 160, height: 120}}
+    pipeline: [{gate}, {{type: infer, model: faces}}]
+    sinks: [mem]
+"""
+            for name in porches
+        )
+    )
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(
+        f"device: {{id: test-01}}\naccelerator: {{threads: 1}}\n{models_yaml}\nstreams:\n{streams}"
+        "sinks:\n  mem: {type: memory}\nstatus: {display: off}\n"
+    )
+    return cfg
+
+
+async def _reload_gates(tmp_path: Path, models_yaml: str) -> None:
+    cfg = _gated_config(tmp_path, models_yaml, 4, ["porch"])
+    runtime, _service = build_runtime(load_config(cfg), cfg.parent, display="off", config_path=cfg)
+    reloader: Reloader = runtime.background["reload"].__self__  # type: ignore[attr-defined]
+
+    def runner(name: str) -> StreamRunner:
+        return next(p.runner for p in runtime.streams if p.runner.name == name)
+
+    def triggers() -> list[str]:
+        return sorted(s.gate.stream for s in runner("door").sinks if isinstance(s, GateTrigger))
+
+    task = asyncio.create_task(runtime.run())
+    try:
+        await _until(lambda: runner("porch").stats.completed > 0, 15)  # door's readings open porch's gate
+        # door changed (a new runner), porch2 added with a gate on door
+        _gated_config(tmp_path, models_yaml, 5, ["porch", "porch2"])
+        assert await asyncio.wait_for(reloader.reload(), 20) == []
+        assert triggers() == ["porch", "porch2"]
+        before = runner("porch").stats.completed
+        await _until(lambda: runner("porch2").stats.completed > 0 and runner("porch").stats.completed > before, 15)
+        _gated_config(tmp_path, models_yaml, 5, ["porch"])  # porch2 removed: door fires it no more
+        assert await asyncio.wait_for(reloader.reload(), 20) == []
+        assert triggers() == ["porch"]
+    finally:
+        runtime.stop()
+        await asyncio.wait_for(task, 15)
