@@ -116,6 +116,11 @@ class Reloader:
             self.reloads += 1
             return []
 
+    def _scheduled(self) -> set[str]:
+        """What the accelerator still schedules: the running streams and their cascades' crop slots."""
+        runners = [parts.runner for parts in self.runtime.streams]
+        return {r.name for r in runners} | {slot for r in runners for step in r.cascades for slot in step.slots}
+
     def _load_models(self, config: RuntimeConfig, names: list[str]) -> dict[str, ModelHandle]:
         base = self.path.parent
         return dict(load_models({n: config.models[n] for n in names}, config.accelerator, base, None))
@@ -145,6 +150,7 @@ class Reloader:
         for name, stream in parts.items():
             self.runtime.add_stream(stream)
             log.info("reload: stream %r started (%s)", name, "added" if name in plan.added else "changed")
+        self.service.remove_streams(self._scheduled())
         if self.runtime.status is not None:
             self.runtime.status.stats = [p.runner.stats for p in self.runtime.streams]
         for section in plan.restart:

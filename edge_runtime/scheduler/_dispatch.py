@@ -120,6 +120,18 @@ class Dispatcher:
             self.replaced[job.stream] += 1
             return True
 
+    def remove_stream(self, stream: str) -> bool:
+        """Forget a stream's rule and counts, if it has no job queued, running or waiting for the loop; False (and
+        nothing forgotten) otherwise."""
+        with self.lock:
+            waiting = any(_report_stream(r) == stream for r in self._reports)
+            if self.policy.queued(stream) or self._running[stream] or waiting:
+                return False
+            self.policy.remove_stream(stream)
+            for counts in (self._running, self.direct, self.replaced):
+                counts.pop(stream, None)
+            return True
+
     def collect(self) -> list[Report]:
         """Take the reports the lanes gathered; their jobs stop counting as running."""
         with self.lock:
@@ -302,6 +314,11 @@ class Dispatcher:
             if isinstance(report, Finished):
                 self._running[report.assignment.ticket.job.stream] -= 1
         return reports
+
+
+def _report_stream(report: Report) -> str:
+    ticket = report.assignment.ticket if isinstance(report, Finished) else report.ticket
+    return ticket.job.stream
 
 
 def _overdue(job: Assignment, limit: float, now: float) -> bool:

@@ -28,6 +28,10 @@ class FifoPolicy(Generic[T]):
     def add_stream(self, stream: str, rule: StreamRule) -> None:
         self._rules[stream] = rule
 
+    def remove_stream(self, stream: str) -> None:
+        self._rules.pop(stream, None)
+        self._per_stream.pop(stream, None)
+
     def push(self, job: Job, token: T, now: float) -> list[Drop[T]]:
         rule = rule_for(self._rules, job.stream)
         self._order += 1

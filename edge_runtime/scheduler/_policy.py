@@ -62,6 +62,11 @@ class PriorityPolicy(Generic[T]):
         else:
             self._guarded.discard(stream)
 
+    def remove_stream(self, stream: str) -> None:
+        for state in (self._rules, self._per_stream, self._since, self._credit):
+            state.pop(stream, None)
+        self._guarded.discard(stream)
+
     def push(self, job: Job, token: T, now: float) -> list[Drop[T]]:
         rule = rule_for(self._rules, job.stream)
         self._order += 1

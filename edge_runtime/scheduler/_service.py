@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from edge_runtime.drops import ERROR, SHUTDOWN, STUCK
@@ -116,6 +116,15 @@ class AcceleratorService:
         if stats is not None:
             account.stats = stats
         return account.stats
+
+    def remove_streams(self, keep: Collection[str]) -> list[str]:
+        """Forget every stream not in `keep` (a reload removed it, or a cascade slot its stream no longer has): its
+        rule, its books, its part of the `min_share` total. One with a job still in flight is kept until a later
+        call. Returns the streams forgotten."""
+        gone = [s for s in list(self._accounts) if s not in keep and self._dispatcher.remove_stream(s)]
+        for stream in gone:
+            del self._accounts[stream]
+        return gone
 
     def set_model(self, name: str, handle: ModelHandle) -> None:
         """Add a model, or swap it: jobs on a lane finish on the old runner, the next get the new handle's."""

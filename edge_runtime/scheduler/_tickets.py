@@ -99,6 +99,10 @@ class QueuePolicy(Protocol[T]):
 
     def add_stream(self, stream: str, rule: StreamRule) -> None: ...
 
+    def remove_stream(self, stream: str) -> None:
+        """Forget a stream that has no job queued (a reload removed it)."""
+        ...
+
     def push(self, job: Job, token: T, now: float) -> list[Drop[T]]:
         """Queue a job; returns what left the queue because of it (the superseded one, or this one if full)."""
         ...

@@ -109,7 +109,9 @@ def test_json_field_above_threshold_opens_bad_or_huge_messages_do_not() -> None:
     assert not gate.opens(frame, time.monotonic() + 2.1)
 
 
-def test_a_reload_wires_the_streams_it_starts_to_the_sensor_gates(tmp_path: Path, models_yaml: str) -> None:
+def test_a_reload_wires_the_streams_it_starts_to_the_sensor_gates_and_forgets_the_removed_ones(
+    tmp_path: Path, models_yaml: str
+) -> None:
     asyncio.run(_reload_gates(tmp_path, models_yaml))
 
 
@@ -137,7 +139,7 @@ def _gated_config(tmp_path: Path, models_yaml: str, door_fps: int, porches: list
 
 async def _reload_gates(tmp_path: Path, models_yaml: str) -> None:
     cfg = _gated_config(tmp_path, models_yaml, 4, ["porch"])
-    runtime, _service = build_runtime(load_config(cfg), cfg.parent, display="off", config_path=cfg)
+    runtime, service = build_runtime(load_config(cfg), cfg.parent, display="off", config_path=cfg)
     reloader: Reloader = runtime.background["reload"].__self__  # type: ignore[attr-defined]
 
     def runner(name: str) -> StreamRunner:
@@ -158,6 +160,7 @@ async def _reload_gates(tmp_path: Path, models_yaml: str) -> None:
         _gated_config(tmp_path, models_yaml, 5, ["porch"])  # porch2 removed: door fires it no more
         assert await asyncio.wait_for(reloader.reload(), 20) == []
         assert triggers() == ["porch"]
+        assert set(service.snapshot()["streams"]) == {"porch"}  # the scheduler forgot porch2 too
     finally:
         runtime.stop()
         await asyncio.wait_for(task, 15)

@@ -196,3 +196,32 @@ def test_a_cancelled_future_does_not_disturb_the_service() -> None:
         assert service.snapshot()["streams"]["a"]["completed"] == 1
 
     run(main)
+
+
+@pytest.mark.parametrize("policy", ["priority", "fifo"])
+def test_a_removed_stream_is_forgotten_once_nothing_of_it_is_in_flight(policy: str) -> None:
+    async def main() -> None:
+        model = SleepModel()
+        gate = gated(model)
+        service = AcceleratorService(AcceleratorConfig(policy=policy), {"m": model})
+        service.register_stream("kept", "normal")
+        service.register_stream("gone", "low", min_share=0.6)
+        async with service:
+            running = submit(service, "gone", 1)
+            await until(model.started.is_set)
+            queued = submit(service, "gone", 2)
+            assert service.remove_streams({"kept"}) == []  # a job running, one queued: kept for now
+            assert set(service.snapshot()["streams"]) == {"kept", "gone"}
+            gate.set()
+            await asyncio.gather(running, queued)
+            accounted(service)
+            assert service.remove_streams({"kept"}) == ["gone"]
+            assert set(service.snapshot()["streams"]) == {"kept"}
+            with pytest.raises(ValueError, match="'gone' is not registered"):
+                submit(service, "gone", 3)
+            service.register_stream("new", "low", min_share=0.6)  # gone's share no longer counts
+            assert isinstance(await submit(service, "new", 1), Completed)
+            assert isinstance(await submit(service, "kept", 1), Completed)
+            accounted(service)
+
+    run(main)
