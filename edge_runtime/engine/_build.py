@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import uuid
@@ -18,6 +19,7 @@ from edge_runtime.config import InferStageConfig, RuntimeConfig, StreamConfig
 from edge_runtime.config._models import DeviceCloudConfig
 from edge_runtime.config._thermal import ThermalConfig
 from edge_runtime.control import StreamControl
+from edge_runtime.drops import ERROR
 from edge_runtime.engine._direct import Admit
 from edge_runtime.engine._homeassistant import follow_snapshots, homeassistant_bridge, join_bridge, snapshot_frames
 from edge_runtime.engine._runtime import Background, Runtime, StreamParts
@@ -28,6 +30,7 @@ from edge_runtime.engine._terminal import LiveTerminal, summary_line
 from edge_runtime.frames import Item
 from edge_runtime.gates import GATE_CONFIGS, GateTrigger, SensorGate, build_gate
 from edge_runtime.inference import ModelError, TfliteModelHandle
+from edge_runtime.jobs import Dropped, Job, Outcome
 from edge_runtime.notify import SystemdNotifier
 from edge_runtime.plan import RuntimePlan
 from edge_runtime.reload import Reloader
@@ -73,7 +76,7 @@ def build_runtime(
     history: UpdateHistory | None = None
     if config.cloud is not None and updates is not None:
         frames = RecentFrames()
-        submission.wrap(frames.tap, frames.keep)
+        submission.hook(frames.keep)
         parts, history = _model_updates(
             config, config.cloud, link, updates=updates, service=service, frames=frames, base_dir=base_dir,
             plan=plan,
@@ -91,7 +94,7 @@ def build_runtime(
 
     snapshots = snapshot_frames(config)
     if snapshots is not None:
-        submission.wrap(snapshots.tap, snapshots.keep)
+        submission.hook(snapshots.keep)
     controls: dict[str, StreamControl] | None = {} if config.homeassistant is not None else None
     bridges: list[HomeAssistantBridge] = []  # the Home Assistant bridge once made: streams a reload starts join it
 
@@ -109,15 +112,30 @@ def build_runtime(
     all_stats = [parts.runner.stats for parts in streams]
     status = StatusDisplay(all_stats, mode, config.status.interval_s, terminal) if mode != "off" else None
     if config.homeassistant is not None and controls is not None:
-        bridge = homeassistant_bridge(config, config.homeassistant, link=link, sinks=sinks, streams=streams,
-                                      controls=controls, service=service, base_dir=base_dir, frames=snapshots)
+        bridge = homeassistant_bridge(
+            config,
+            config.homeassistant,
+            link=link,
+            sinks=sinks,
+            streams=streams,
+            controls=controls,
+            service=service,
+            base_dir=base_dir,
+            frames=snapshots,
+        )
         bridges.append(bridge)
     runtime = _assemble(streams, sinks, bridges, service=service, background=background, status=status)
     _publish_stats(sinks.get("cloud"), runtime, service)
     reloader = None
     if config_path is not None:
-        reloader = Reloader(config_path, config, runtime, service, make_stream,
-                            on_applied=[_rewiring(runtime), *(follow_snapshots(bridge) for bridge in bridges)])
+        reloader = Reloader(
+            config_path,
+            config,
+            runtime,
+            service,
+            make_stream,
+            on_applied=[_rewiring(runtime), *(follow_snapshots(bridge) for bridge in bridges)],
+        )
         runtime.background["reload"] = reloader.run
     if config.http.enabled:
         _serve_http(config, runtime, service, sinks.get("cloud"), reloader, history=history)
@@ -126,17 +144,28 @@ def build_runtime(
 
 
 class Submission:
-    """The accelerator's `submit` for the loop's path, with what wraps it (model updates' recent frames, thermal
-    shedding, snapshots' frames); and the same wrappers as admission hooks, outermost first, that the capture
-    threads ask on the direct path (`InferStep.admit`)."""
+    """The accelerator's `submit` and the admission hooks every frame meets first (model updates' recent frames,
+    thermal shedding, snapshots' frames), outermost first: on the loop's path they wrap `submit`, on the direct
+    path the capture threads ask them (`InferStep.admit`)."""
 
     def __init__(self, service: AcceleratorService) -> None:
         self.service = service
         self.submit: Submit = service.submit
         self._hooks: list[Admit] = []
 
-    def wrap(self, tap: Callable[[Submit], Submit], keep: Admit) -> None:
-        self.submit = tap(self.submit)
+    def hook(self, keep: Admit, shed: Callable[[Job], Dropped] | None = None) -> None:
+        """`keep(job)` sees each frame before the hooks added earlier; a frame it sheds (False: it counted it)
+        ends there, on the loop's path as the outcome `shed(job)` (a hook without `shed` always keeps)."""
+        inner = self.submit
+
+        def submit(job: Job) -> asyncio.Future[Outcome]:
+            if keep(job):
+                return inner(job)
+            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            future.set_result(shed(job) if shed is not None else Dropped(ERROR, "shed by an admission hook"))
+            return future
+
+        self.submit = submit
         self._hooks.insert(0, keep)
 
     def admit(self) -> Admit | None:
@@ -169,7 +198,7 @@ def _thermal(
     )
     background["thermal"] = thermal.run
     service.reports["thermal"] = thermal.snapshot
-    submission.wrap(lambda submit: thermal.gate(submit, classes), thermal.keeps(classes))
+    submission.hook(thermal.keeps(classes), thermal.shed_outcome)
 
 
 def _publish_stats(cloud: Sink | None, runtime: Runtime, service: AcceleratorService) -> None:

@@ -19,7 +19,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from edge_runtime.drops import QUEUE_FULL, DropCounter
 from edge_runtime.frames import Frame, Image
@@ -28,7 +28,6 @@ from edge_runtime.imaging import annotate, crop_around, jpeg_within
 from edge_runtime.jobs import Job
 
 log = logging.getLogger(__name__)
-R = TypeVar("R")
 TOO_LARGE = "too_large"
 RATE_CAP = "rate_cap"  # within `min_interval_s` of the stream's previous snapshot
 NO_FRAME = "no_frame"  # the frame was no longer in the ring (or never submitted)
@@ -52,13 +51,6 @@ class FrameRing:
         """The streams a hot reload left taking snapshots: new ones get a ring, dropped ones lose theirs."""
         with self._lock:
             self._rings = {s: self._rings.get(s) or deque(maxlen=RING) for s in streams}
-
-    def tap(self, submit: Callable[[Job], R]) -> Callable[[Job], R]:
-        def tapped(job: Job) -> R:
-            self.keep(job)
-            return submit(job)
-
-        return tapped
 
     def keep(self, job: Job) -> bool:
         """Keep the job's frame if its stream takes snapshots (any thread); always True (it goes on)."""

@@ -22,13 +22,12 @@ from typing import Any
 
 from edge_runtime.config._thermal import StateActions, ThermalConfig, ThermalState
 from edge_runtime.drops import THERMAL, DropCounter
-from edge_runtime.jobs import Dropped, Job, Outcome
+from edge_runtime.jobs import Dropped, Job
 from edge_runtime.sections import Priority
 from edge_runtime.thermal._sensors import Readings, read
 
 log = logging.getLogger("edge_runtime.thermal")
 
-Submit = Callable[[Job], "asyncio.Future[Outcome]"]
 _EPSILON = 1e-9
 EVENTS_KEPT = 16  # the latest state changes, for the stats topic and the console
 
@@ -117,23 +116,9 @@ class ThermalController:
             self._use_threads(threads)
         self.threads = threads
 
-    def gate(self, submit: Submit, classes: Mapping[str, Priority]) -> Submit:
-        """Wrap the accelerator's `submit`: frames the state sheds end as `thermal` drops instead. `classes`: each
-        stream's scheduling class (a stream not listed is `normal`)."""
-
-        keeps = self.keeps(classes)
-
-        def gated(job: Job) -> asyncio.Future[Outcome]:
-            if keeps(job):
-                return submit(job)
-            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-            future.set_result(Dropped(THERMAL, f"device {self.state}"))
-            return future
-
-        return gated
-
     def keeps(self, classes: Mapping[str, Priority]) -> Callable[[Job], bool]:
-        """Whether a job's frame goes on (any thread); a shed one is counted, as its stream's `thermal` drop."""
+        """Whether a job's frame goes on (any thread); a shed one is counted, as its stream's `thermal` drop.
+        `classes`: each stream's scheduling class (a stream not listed is `normal`)."""
 
         def keep(job: Job) -> bool:
             if self.admit(job.stream, classes.get(job.stream, "normal")):
@@ -144,6 +129,11 @@ class ThermalController:
             return False
 
         return keep
+
+    def shed_outcome(self, job: Job) -> Dropped:
+        """The outcome of a frame `keeps` shed, on the loop's path."""
+        del job
+        return Dropped(THERMAL, f"device {self.state}")
 
     def admit(self, stream: str, priority: str) -> bool:
         share = self._shares.get(priority, 1.0)

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
-from typing import TypeVar
 
 from edge_runtime.frames import Frame
 from edge_runtime.jobs import Job
-
-R = TypeVar("R")
 
 
 class RecentFrames:
@@ -33,15 +29,6 @@ class RecentFrames:
         with self._lock:
             frames = list(self._frames.get(model, ()))
         return frames if count is None else frames[-count:] if count else []
-
-    def tap(self, submit: Callable[[Job], R]) -> Callable[[Job], R]:
-        """Wrap the accelerator's `submit` so every submitted frame is also kept here."""
-
-        def tapped(job: Job) -> R:
-            self.keep(job)
-            return submit(job)
-
-        return tapped
 
     def keep(self, job: Job) -> bool:
         """Keep the job's frame (any thread: a capture thread on the direct path); always True (it goes on)."""

@@ -26,6 +26,7 @@ from cloud_sync.models import (
     sign_manifest,
 )
 from cloud_sync.models.keys import generate_keys
+from edge_runtime.engine._build import Submission
 from edge_runtime.frames import Frame
 from edge_runtime.inference import ModelConfig
 from edge_runtime.jobs import Completed, Dropped, Job
@@ -107,7 +108,9 @@ class Device:
         self.fps = fps
         self.supersede = supersede
         self.outcomes: list[tuple[float, Completed | Dropped]] = []  # (monotonic time resolved, outcome)
-        self.submit = self.frames.tap(self.service.submit)
+        submission = Submission(self.service)
+        submission.hook(self.frames.keep)
+        self.submit = submission.submit
 
     @property
     def sha256(self) -> str:
