@@ -17,14 +17,15 @@ import contextlib
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, NamedTuple, NoReturn
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from cloud_sync._paho import Client
+from cloud_sync.backoff import Backoff
 from cloud_sync.bridge import wait_settled
 from cloud_sync.envelope import Message
 
@@ -53,12 +54,39 @@ class LinkDown(Exception):
     """The connection could not be made or was lost; the text is one line for the log."""
 
 
+async def keep_connected(
+    session: Callable[[], Awaitable[None]],
+    backoff: Backoff,
+    down: Callable[[str, float], None],
+    retrying: Callable[[], None] | None = None,
+) -> NoReturn:
+    """Run `session` again each time it ends (`connection closed`) or raises LinkDown, `backoff` apart: `down(error,
+    delay)` is told before the wait, `retrying()` after it. A session that got connected resets `backoff` itself.
+    Until cancelled."""
+    while True:
+        try:
+            await session()
+            error = "connection closed"
+        except LinkDown as exc:
+            error = str(exc)
+        delay = backoff.next()
+        down(error, delay)
+        await asyncio.sleep(delay)
+        if retrying is not None:
+            retrying()
+
+
 def new_client(client_id: str = "", *, clean_session: bool = True, manual_ack: bool = False) -> paho.Client:
     """A paho client for one connection: MQTT 3.1.1, no reconnect and no window of its own.
 
     With `manual_ack`, a received QoS 1 / 2 message is acknowledged only by `Connection.ack`."""
-    client = Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session,
-                    reconnect_on_failure=False, manual_ack=manual_ack)
+    client = Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=clean_session,
+        reconnect_on_failure=False,
+        manual_ack=manual_ack,
+    )
     client.max_inflight_messages_set(0)  # `Connection` keeps the window
     return client
 
@@ -101,8 +129,9 @@ class Batch:
 
 
 @contextlib.asynccontextmanager
-async def connect(client: paho.Client, host: str, port: int, keepalive: int, *, window: int = 64,
-                  on_message: OnMessage | None = None) -> AsyncIterator[Connection]:
+async def connect(
+    client: paho.Client, host: str, port: int, keepalive: int, *, window: int = 64, on_message: OnMessage | None = None
+) -> AsyncIterator[Connection]:
     """``async with connect(...) as conn``: connected on entry (LinkDown if not); on exit a clean DISCONNECT when
     the body ended or was cancelled, an abort when it failed (the broker then publishes the Last Will)."""
     conn = await Connection.open(client, host, port, keepalive, window=window, on_message=on_message)
@@ -140,8 +169,17 @@ class Connection:
         self._keepalive: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, client: paho.Client, host: str, port: int, keepalive: int, *, window: int = 64,
-                   timeout: float = 10.0, on_message: OnMessage | None = None) -> Connection:
+    async def open(
+        cls,
+        client: paho.Client,
+        host: str,
+        port: int,
+        keepalive: int,
+        *,
+        window: int = 64,
+        timeout: float = 10.0,
+        on_message: OnMessage | None = None,
+    ) -> Connection:
         """Connect `client` (configured: TLS, credentials, will) and wait for the broker's CONNACK.
 
         At most `window` publishes of `publish` (QoS 1 and 2) await their acknowledgement at once.
@@ -231,8 +269,9 @@ class Connection:
             self._outstanding -= freed
             self._pump()
 
-    async def publish_one(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
-                          timeout: float = 10.0) -> bool:
+    async def publish_one(
+        self, topic: str, payload: bytes, qos: int = 1, retain: bool = False, timeout: float = 10.0
+    ) -> bool:
         """Publish outside the window and wait for its confirmation; False when not confirmed in `timeout`."""
         batch = Batch(1)
         if self._lost.done() or not self._send(batch, Message(1, topic, payload), qos, retain, windowed=False):

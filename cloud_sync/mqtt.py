@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import paho.mqtt.client as paho
 
-from cloud_sync._mqtt_client import Batch, Connection, Incoming, LinkDown, connect, new_client
+from cloud_sync._mqtt_client import Batch, Connection, Incoming, LinkDown, connect, keep_connected, new_client
 from cloud_sync._tls import describe, ssl_context
 from cloud_sync.backoff import Backoff
 from cloud_sync.config import MqttConfig
@@ -25,7 +25,7 @@ from cloud_sync.counters import Drops
 from cloud_sync.envelope import Inbound, Message, device_topic
 from cloud_sync.inbound import Handler, Subscriptions
 
-__all__ = ["Connection", "Incoming", "LinkDown", "MqttTransport", "connect", "new_client"]
+__all__ = ["Connection", "Incoming", "LinkDown", "MqttTransport", "connect", "keep_connected", "new_client"]
 log = logging.getLogger("cloud_sync.mqtt")
 ONLINE = b"online"
 OFFLINE = b"offline"

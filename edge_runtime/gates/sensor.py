@@ -7,7 +7,6 @@ runtime's lifetime (`run`), reconnecting with a jittered backoff; a malformed me
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Literal
@@ -108,18 +107,14 @@ class SensorGate(Gate):
         mqtt = self.config.mqtt
         if mqtt is None:
             return
-        from cloud_sync.mqtt import LinkDown  # paho loads only when a gate listens to MQTT
+        from cloud_sync.mqtt import keep_connected  # paho loads only when a gate listens to MQTT
 
         backoff = Backoff(0.5, mqtt.backoff_max)
-        while True:
-            try:
-                await self._session(mqtt, backoff)
-                error = "connection closed"
-            except LinkDown as exc:
-                error = str(exc)
-            delay = backoff.next()
+
+        def down(error: str, delay: float) -> None:
             log.warning("stream %r gate %r: %s; reconnecting in %.1f s", self.stream, self.name, error, delay)
-            await asyncio.sleep(delay)
+
+        await keep_connected(lambda: self._session(mqtt, backoff), backoff, down)
 
     async def _session(self, mqtt: SensorMqttConfig, backoff: Backoff) -> None:
         from cloud_sync.mqtt import connect, new_client

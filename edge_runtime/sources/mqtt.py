@@ -77,21 +77,16 @@ class MqttSource(Source):
         return ChannelPolicy(capacity=self.config.buffer, overflow="drop_newest")
 
     async def run(self, out: Channel[Item]) -> None:
-        from cloud_sync.mqtt import LinkDown  # paho loads only when a stream reads MQTT
+        from cloud_sync.mqtt import keep_connected  # paho loads only when a stream reads MQTT
 
         out.bind(asyncio.get_running_loop())
         backoff = self.config.backoff()
-        while True:
-            try:
-                await self._session(out, backoff)
-                error = "connection closed"
-            except LinkDown as exc:
-                error = str(exc)
+
+        def down(error: str, delay: float) -> None:
             self.state.failed(error)
-            delay = backoff.next()
             log.warning("%s", self.describe(f"{self.label}: {error}; reconnecting in {delay:.1f} s"))
-            await asyncio.sleep(delay)
-            self.state.reconnecting()
+
+        await keep_connected(lambda: self._session(out, backoff), backoff, down, self.state.reconnecting)
 
     async def _session(self, out: Channel[Item], backoff: Backoff) -> None:
         from cloud_sync.mqtt import connect, new_client
