@@ -74,6 +74,13 @@ class AcceleratorConfig(StrictModel):
         "with a lower class's invoke (the lower classes lose at most the reserved lanes' busy time; a reserved "
         "class with a backlog holds nobody).",
     )
+    anticipate: bool = Field(
+        True,
+        description="With the priority policy: when a higher-class stream's frames come at a steady rate and its "
+        "next one is due before a lower-class job started now would end, a free lane waits for that frame instead "
+        "of starting the job (no invoke can be interrupted). The lower classes lose on average half a job per "
+        "such frame; only where a lower-class job is at most 15% of the stream's period.",
+    )
     queue_bounds: dict[Priority, Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: dict(_DEFAULT_BOUNDS),
         description="Frames a class may have queued; a frame over the bound is dropped as queue_full.",

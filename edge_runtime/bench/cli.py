@@ -46,22 +46,9 @@ def run_bench(ns: argparse.Namespace) -> int:
         if ns.profile:
             _say(["event loop thread, top functions by own time (cProfile):", *results["overhead"]["loop_profile"]])
     if "overload" in parts:
-        results["fifo"] = overload.run_case(model, s, ns.seconds, "fifo")
-        _say(report.overload_lines("overload", results["fifo"]))
-        results["priority"] = overload.run_case(model, s, ns.seconds, "priority")
-        _say(report.overload_lines("overload", results["priority"]))
-        _floor(results, "priority", model, ns.seconds, lanes=1)
+        _overload(results, model, s, ns.seconds)
     if "lanes" in parts:
-        results["lanes"] = overload.run_case(model, s, ns.seconds, "priority", lanes=2, reserve=True)
-        _say(report.overload_lines("lanes", results["lanes"]))
-        beside = overload.run_case(model, s, ns.seconds, "priority", lanes=2, reserve=True, reserved_alone=False)
-        results["lanes_not_alone"] = beside  # the same, lower classes running beside the reserved lane
-        _say(report.overload_lines("lanes", beside))
-        alone_p99, beside_p99 = results["lanes"]["classes"]["high"]["p99_S"], beside["classes"]["high"]["p99_S"]
-        print(f"  reserved_alone: high p99 {alone_p99:.2f} S vs {beside_p99:.2f} S without it"
-              f" (x{alone_p99 / beside_p99 if beside_p99 else 0:.2f})", flush=True)  # fmt: skip
-        _floor(results, "lanes", model, ns.seconds, lanes=2)
-        _floor(results, "lanes", model, ns.seconds, lanes=2, low=False)
+        _lanes(results, model, s, ns.seconds)
     if "memory" in parts:
         results.update(memory.run(model))
         print(memory.line(results), flush=True)
@@ -82,6 +69,39 @@ def run_bench(ns: argparse.Namespace) -> int:
     plotted = report.plot(results, ns.out / "latency.png")
     print(f"wrote {ns.out / 'bench.json'}" + (f" and {ns.out / 'latency.png'}" if plotted else ""))
     return 0
+
+
+def _overload(results: dict[str, Any], model: BenchModel, s: float, seconds: float) -> None:
+    """FIFO, priority, priority without `anticipate`, and the bare loop's floor."""
+    results["fifo"] = overload.run_case(model, s, seconds, "fifo")
+    _say(report.overload_lines("overload", results["fifo"]))
+    results["priority"] = overload.run_case(model, s, seconds, "priority")
+    _say(report.overload_lines("overload", results["priority"]))
+    unanticipated = overload.run_case(model, s, seconds, "priority", anticipate=False)
+    results["priority_not_anticipated"] = unanticipated  # the same, no lane kept free for high's next frame
+    _say(report.overload_lines("overload", unanticipated))
+    _compare("anticipate", results["priority"], unanticipated)
+    _floor(results, "priority", model, seconds, lanes=1)
+
+
+def _lanes(results: dict[str, Any], model: BenchModel, s: float, seconds: float) -> None:
+    """Two lanes, one reserved for high, with `reserved_alone` on and off, and the bare loops' floors."""
+    results["lanes"] = overload.run_case(model, s, seconds, "priority", lanes=2, reserve=True)
+    _say(report.overload_lines("lanes", results["lanes"]))
+    beside = overload.run_case(model, s, seconds, "priority", lanes=2, reserve=True, reserved_alone=False)
+    results["lanes_not_alone"] = beside  # the same, lower classes running beside the reserved lane
+    _say(report.overload_lines("lanes", beside))
+    _compare("reserved_alone", results["lanes"], beside)
+    _floor(results, "lanes", model, seconds, lanes=2)
+    _floor(results, "lanes", model, seconds, lanes=2, low=False)
+
+
+def _compare(option: str, on: dict[str, Any], off: dict[str, Any]) -> None:
+    """One line: the high class's p99 and the low class's share with the accelerator's `option` on and off."""
+    high_on, high_off = on["classes"]["high"]["p99_S"], off["classes"]["high"]["p99_S"]
+    print(f"  {option}: high p99 {high_on:.2f} S vs {high_off:.2f} S without it"
+          f" (x{high_on / high_off if high_off else 0:.2f}); low got {100 * on['low_share_of_left']:.1f}%"
+          f" vs {100 * off['low_share_of_left']:.1f}% of the capacity high leaves", flush=True)  # fmt: skip
 
 
 def _run_gates(ns: argparse.Namespace) -> int:

@@ -1,11 +1,12 @@
 """Overload: a `high` stream at 30 fps and a `low` stream offering the rest of 2x the capacity, on one model.
 
 Built from a real config and run by the real runtime (synthetic sources at their fps, the accelerator service,
-the collect path, a memory sink), once per policy; the lanes part runs its two-lane case with the accelerator's
-`reserved_alone` on (the default) and off. Latency is capture to result; S is the service time of one
-frame (preprocess + invoke + decode) measured alone just before the case (a shared machine's speed drifts), so
-the figures read as multiples of S. `S_loaded` is the mean time a lane spent per job during the case: the same
-work with the sources and the event loop running beside it; `p99_loaded_S` is the p99 in multiples of it.
+the collect path, a memory sink), once per policy, and the priority case again with the accelerator's
+`anticipate` off; the lanes part runs its two-lane case with `reserved_alone` on (the default) and off. Latency
+is capture to result; S is the service time of one frame (preprocess + invoke + decode) measured alone just
+before the case (a shared machine's speed drifts), so the figures read as multiples of S. `S_loaded` is the
+mean time a lane spent per job during the case: the same work with the sources and the event loop running
+beside it; `p99_loaded_S` is the p99 in multiples of it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ HIGH_FPS = 30.0
 
 
 def overload_yaml(
-    model: BenchModel, policy: str, *, lanes: int, reserve: bool, low_fps: float, s: float, alone: bool = True
-) -> str:
+    model: BenchModel, policy: str, *, lanes: int, reserve: bool, low_fps: float, s: float, alone: bool = True,
+    anticipate: bool = True,
+) -> str:  # fmt: skip
     reserve_line = f"  reserve: {{high: 1}}\n  reserved_alone: {str(alone).lower()}\n" if reserve else ""
     width, height = model.size
     synthetic = f"type: synthetic, pattern: noise, width: {width}, height: {height}"
@@ -40,6 +42,7 @@ accelerator:
   threads: {model.threads}
   lanes: {lanes}
   policy: {policy}
+  anticipate: {str(anticipate).lower()}
 {reserve_line}models:
   net: {model.yaml_entry()}
 streams:
@@ -63,15 +66,18 @@ status: {{display: off}}
 
 def run_case(
     model: BenchModel, s: float, seconds: float, policy: str, *, lanes: int = 1, reserve: bool = False,
-    reserved_alone: bool = True,
+    reserved_alone: bool = True, anticipate: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """`s`: the bench's S, which sets the offered rates (the same for every case); the figures use S measured now.
-    `reserved_alone`: the accelerator's (with `reserve`)."""
+    `reserved_alone` (with `reserve`) and `anticipate`: the accelerator's."""
     capacity = 1.0 / s
     low_fps = max(1.0, 2 * capacity - HIGH_FPS)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "overload.yaml"
-        yaml = overload_yaml(model, policy, lanes=lanes, reserve=reserve, low_fps=low_fps, s=s, alone=reserved_alone)
+        yaml = overload_yaml(
+            model, policy, lanes=lanes, reserve=reserve, low_fps=low_fps, s=s, alone=reserved_alone,
+            anticipate=anticipate,
+        )  # fmt: skip
         path.write_text(yaml)
         config = load_config(path)
         runtime, service = build_runtime(config, path.parent, display="off")
@@ -114,6 +120,7 @@ def run_case(
         "lanes": lanes,
         "reserve": {"high": 1} if reserve else {},
         "reserved_alone": reserved_alone if reserve else None,
+        "anticipate": anticipate if policy == "priority" else None,
         "offered_fps": {"high": HIGH_FPS, "low": low_fps},
         "capacity_fps": 1 / s,
         "classes": classes,

@@ -34,7 +34,8 @@ def overhead_lines(o: dict[str, Any]) -> list[str]:
 def overload_lines(title: str, case: dict[str, Any]) -> list[str]:
     lines = [
         f"{title}: policy {case['policy']}, lanes {case['lanes']}, reserve {case['reserve'] or '-'}"
-        f"{'' if case.get('reserved_alone') is None else ', reserved_alone ' + str(case['reserved_alone']).lower()}; "
+        f"{'' if case.get('reserved_alone') is None else ', reserved_alone ' + str(case['reserved_alone']).lower()}"
+        f"{'' if case.get('anticipate') is None else ', anticipate ' + str(case['anticipate']).lower()}; "
         f"S {case['service_time_ms']:.2f} ms alone, {case['loaded_service_time_ms']:.2f} ms on the lanes under load"
     ]
     for name, c in case["classes"].items():

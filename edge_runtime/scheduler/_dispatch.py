@@ -35,6 +35,7 @@ from typing import Any
 
 from edge_runtime.drops import ERROR, SHUTDOWN
 from edge_runtime.jobs import Job, ModelHandle
+from edge_runtime.scheduler._anticipate import Anticipation
 from edge_runtime.scheduler._lane import Assignment, Finished, Forget, Lane, Next
 from edge_runtime.scheduler._tickets import LOWEST_RANK, QueuePolicy, Ticket
 
@@ -59,7 +60,7 @@ class Dispatcher:
 
     def __init__(
         self, policy: QueuePolicy[Any], limits: list[int], models: Mapping[str, ModelHandle], clock: Clock,
-        *, hold: bool = True,
+        *, hold: bool = True, anticipate: bool = False,
     ) -> None:  # fmt: skip
         self.lock = threading.Lock()
         self.policy = policy
@@ -76,6 +77,9 @@ class Dispatcher:
         self.stopped = False
         self.paused: frozenset[int] = frozenset()  # lane indices that take no new job (thermal: fewer lanes)
         self.hold = hold  # a reserved lane's job taken when idle: the other lanes start no lower-class job meanwhile
+        reserved = max((limit for limit in limits if limit < LOWEST_RANK), default=-1)
+        self.anticipation = Anticipation(reserved) if anticipate else None  # lanes kept free for a frame due
+        self._recheck_at: float | None = None  # when an anticipated frame is given up on: free lanes look again
 
     def start(self, notify: Callable[[], None]) -> None:
         """Start the lane threads; `notify` is called (from a lane thread) when reports wait for the loop."""
@@ -115,6 +119,8 @@ class Dispatcher:
         with self.lock:
             if self.stopped or not self.policy.replace(job, token, now):
                 return False
+            if self.anticipation is not None:
+                self.anticipation.arrived(job.stream, self.policy.rank(job.stream), now)
             swap(job.frame)
             self.direct[job.stream] += 1
             self.replaced[job.stream] += 1
@@ -128,6 +134,8 @@ class Dispatcher:
             if self.policy.queued(stream) or self._running[stream] or waiting:
                 return False
             self.policy.remove_stream(stream)
+            if self.anticipation is not None:
+                self.anticipation.forget(stream)
             for counts in (self._running, self.direct, self.replaced):
                 counts.pop(stream, None)
             return True
@@ -228,6 +236,7 @@ class Dispatcher:
                 lane.current = None
                 if not finished.assignment.abandoned:
                     self._reports.append(finished)
+                    self._served(finished)
             if lane.retired:
                 return Next(None, [], owed=False)  # the watchdog gave its place to a fresh lane: end the thread
             work = self._work_for(lane)
@@ -241,8 +250,9 @@ class Dispatcher:
             self.tell_loop()
         with self.lock:
             while (work := self._work_for(lane)) is None:
-                lane.wake.wait()
-            lane.waiting = False
+                lane.wait_until = self._recheck_at
+                lane.wake.wait(self._until_recheck())
+            lane.waiting, lane.wait_until = False, None
             return Next(*work, owed=self._owe())
 
     def tell_loop(self) -> None:
@@ -253,12 +263,14 @@ class Dispatcher:
     # --- under the lock --------------------------------------------------------------------------------------
 
     def _queue(self, job: Job, token: Any, now: float) -> list[Refused]:
+        if self.anticipation is not None:
+            self.anticipation.arrived(job.stream, self.policy.rank(job.stream), now)
         refused = [Refused(t, reason) for t, reason in self.policy.push(job, token, now)]
         for lane in self._exclusive_first:
             if lane.waiting and lane.current is None and len(self.policy) and lane.index not in self.paused:
                 lane.current = self._pop_for(lane, now, refused)
-                if lane.current is not None:
-                    lane.wake.notify()
+                if lane.current is not None or _sooner(self._recheck_at, lane.wait_until):
+                    lane.wake.notify()  # with its job, or to wait no longer than the anticipated frame
         return refused
 
     def _pop_for(self, lane: Lane, now: float, refused: list[Refused]) -> Assignment | None:
@@ -286,13 +298,34 @@ class Dispatcher:
 
     def _limit_for(self, lane: Lane) -> int:
         """The lowest class `lane` may start now: its own limit, or (with `hold`) the class of a reserved lane that
-        is running a job, so a reserved class's frame runs without a lower class's invoke beside it."""
+        is running a job, so a reserved class's frame runs without a lower class's invoke beside it; or (with
+        anticipation) the class of a periodic stream whose frame is due before a lower-class job would end."""
         limit = lane.limit
         if self.hold:
             for other in self.lanes:
                 if other.limit < limit and other.current is not None and other.current.alone:
                     limit = other.limit
+        if self.anticipation is not None and limit > 0:
+            limit, recheck = self.anticipation.limit(limit, self._clock())
+            if recheck is not None and (self._recheck_at is None or recheck < self._recheck_at):
+                self._recheck_at = recheck
         return limit
+
+    def _until_recheck(self) -> float | None:
+        """How long a free lane waits before it looks again without being woken: until the anticipated frame it
+        keeps free for is late (None: until woken)."""
+        if self._recheck_at is None:
+            return None
+        left = self._recheck_at - self._clock()
+        if left <= 0:
+            self._recheck_at = None
+            return 0.0
+        return left
+
+    def _served(self, finished: Finished) -> None:
+        if self.anticipation is not None:
+            stream = finished.assignment.ticket.job.stream
+            self.anticipation.served(stream, finished.assignment.ticket.rank, finished.service)
 
     def _release_held(self, reserved: Lane) -> None:
         """A reserved lane finished the job it held the others for: they may start lower-class jobs again."""
@@ -319,6 +352,11 @@ class Dispatcher:
 def _report_stream(report: Report) -> str:
     ticket = report.assignment.ticket if isinstance(report, Finished) else report.ticket
     return ticket.job.stream
+
+
+def _sooner(recheck: float | None, waiting_until: float | None) -> bool:
+    """A free lane must look again earlier than it planned to (it waits until `waiting_until`, None: woken)."""
+    return recheck is not None and (waiting_until is None or recheck < waiting_until)
 
 
 def _overdue(job: Assignment, limit: float, now: float) -> bool:

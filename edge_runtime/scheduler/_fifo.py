@@ -28,6 +28,9 @@ class FifoPolicy(Generic[T]):
     def add_stream(self, stream: str, rule: StreamRule) -> None:
         self._rules[stream] = rule
 
+    def rank(self, stream: str) -> int:
+        return rule_for(self._rules, stream).rank
+
     def remove_stream(self, stream: str) -> None:
         self._rules.pop(stream, None)
         self._per_stream.pop(stream, None)

@@ -61,7 +61,8 @@ class Finished:
 class Lane:
     """`limit`: the lowest class (as a rank) this lane takes; a reserved lane takes only its class and above.
 
-    `current`, `waiting` and `forgets` belong to the dispatcher's lock; `jobs`, `errors`, `busy_s` to the loop.
+    `current`, `waiting`, `wait_until` and `forgets` belong to the dispatcher's lock; `jobs`, `errors`, `busy_s`
+    to the loop.
     """
 
     def __init__(self, index: int, limit: int, lock: threading.Lock, clock: Clock) -> None:
@@ -72,6 +73,7 @@ class Lane:
         self.wake = threading.Condition(lock)
         self.current: Assignment | None = None
         self.waiting = False
+        self.wait_until: float | None = None  # a waiting lane's planned look again (anticipation), None: when woken
         self.forgets: list[Forget] = []
         self.jobs = 0
         self.errors = 0

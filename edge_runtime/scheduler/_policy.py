@@ -62,6 +62,9 @@ class PriorityPolicy(Generic[T]):
         else:
             self._guarded.discard(stream)
 
+    def rank(self, stream: str) -> int:
+        return rule_for(self._rules, stream).rank
+
     def remove_stream(self, stream: str) -> None:
         for state in (self._rules, self._per_stream, self._since, self._credit):
             state.pop(stream, None)

@@ -84,7 +84,10 @@ class AcceleratorService:
         policy: QueuePolicy[Token] = (
             PriorityPolicy(config.queue_bounds) if config.policy == "priority" else FifoPolicy(config.queue_bounds)
         )
-        self._dispatcher = Dispatcher(policy, lane_limits(config), models or {}, clock, hold=config.reserved_alone)
+        self._dispatcher = Dispatcher(
+            policy, lane_limits(config), models or {}, clock, hold=config.reserved_alone,
+            anticipate=config.anticipate and config.policy == "priority",
+        )  # fmt: skip
         self._accounts: dict[str, StreamAccount] = {}
         self._failures = FailureLog()
         self.watchdog = Watchdog(config.watchdog)

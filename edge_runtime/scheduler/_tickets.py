@@ -103,6 +103,10 @@ class QueuePolicy(Protocol[T]):
         """Forget a stream that has no job queued (a reload removed it)."""
         ...
 
+    def rank(self, stream: str) -> int:
+        """The stream's class, as a rank (0 = critical)."""
+        ...
+
     def push(self, job: Job, token: T, now: float) -> list[Drop[T]]:
         """Queue a job; returns what left the queue because of it (the superseded one, or this one if full)."""
         ...

@@ -39,6 +39,10 @@ def test_bench_overhead_and_overload_write_sane_json(tmp_path: Path) -> None:
     _check_overhead(results["overhead"])
     for policy in ("fifo", "priority"):
         _check_overload(results[policy], policy)
+    _check_overload(results["priority_not_anticipated"], "priority")
+    anticipated = [results[k]["anticipate"] for k in ("fifo", "priority", "priority_not_anticipated")]
+    assert anticipated == [None, True, False]  # the priority case with the accelerator's `anticipate` on and off
+    assert "anticipate: high p99" in done.stdout
     floor = results["priority"]["floor"]  # the same arrivals on one bare lane: at 30 fps for 2 s, ~60 frames
     assert floor["lanes"] == 1
     assert 50 <= floor["frames"] <= 61

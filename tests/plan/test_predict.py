@@ -67,7 +67,7 @@ def test_fifo_below_capacity_waits_one_service_and_its_queue_bound_caps_it(tmp_p
 
 
 def test_a_shed_priority_class_runs_its_newest_frame_within_a_frame_interval(tmp_path: Path) -> None:
-    plan = plan_of(tmp_path, "policy: priority", 30, 1000)
+    plan = plan_of(tmp_path, "policy: priority, anticipate: false", 30, 1000)
     (high_wait, high_served), (low_wait, low_served) = waits(plan).values()
     assert high_wait == high_served == pytest.approx(0.003)  # one low job in service
     assert low_served == pytest.approx(1 / 1000)  # the next frame supersedes a job waiting longer
@@ -101,3 +101,19 @@ def test_a_reserved_lane_running_alone_takes_its_busy_time_from_the_lower_classe
     assert high.served_fraction == 1.0
     # alone: the general lane starts no low job while high runs, which leaves low 1 - 0.2 of it
     assert low.served_fraction == pytest.approx(0.8 / 0.9 if alone else 1.0)
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "high_fps", "high_wait"),
+    [
+        ("policy: priority", 30, 0.003 - 0.5 * 0.002),  # a low job starts at most half of itself before high's frame
+        ("policy: priority, anticipate: false", 30, 0.003),  # a whole low job in the way
+        ("policy: priority", 100, 0.003),  # a 2 ms low job is 20% of high's period: not waited for
+        ("lanes: 2, reserve: {high: 1}", 30, 0.0),  # high has its own lane: nothing to anticipate
+    ],
+)
+def test_anticipation_bounds_what_a_lower_class_job_holds_a_periodic_stream_up(
+    tmp_path: Path, accelerator: str, high_fps: float, high_wait: float
+) -> None:
+    plan = plan_of(tmp_path, accelerator, high_fps, 1000)
+    assert plan.streams[0].wait_s == pytest.approx(high_wait)
