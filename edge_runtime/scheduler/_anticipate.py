@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from edge_runtime.scheduler._tickets import LOWEST_RANK
+
 INTERVALS = 8  # arrivals remembered per stream
 REGULAR = 0.25  # each interval within this fraction of the median one
 LATE = 0.25  # a frame this fraction of a period late is no longer waited for
@@ -31,22 +33,39 @@ OVERLAP = 0.5  # a lower-class job may still start if it would run into the due 
 SMOOTHING = 0.1  # weight of the newest service time in a stream's typical one
 
 
+class _Arrivals:
+    """A stream's last arrival and, once its intervals are regular, their period."""
+
+    __slots__ = ("intervals", "last", "period", "rank")
+
+    def __init__(self, rank: int, now: float) -> None:
+        self.rank = rank
+        self.last = now
+        self.intervals: deque[float] = deque(maxlen=INTERVALS)
+        self.period: float | None = None
+
+    def arrived(self, now: float) -> None:
+        self.intervals.append(now - self.last)
+        self.last = now
+        self.period = _regular_period(self.intervals) if len(self.intervals) >= INTERVALS // 2 else None
+
+
 class Anticipation:
     """Arrivals and service times per stream; `limit` says which classes a free lane may start now."""
 
     def __init__(self, reserved: int = -1) -> None:
         self._reserved = reserved  # the classes up to this rank have a lane of their own: not anticipated
-        self._arrivals: dict[str, tuple[int, float, deque[float]]] = {}  # stream: (rank, last arrival, intervals)
+        self._arrivals: dict[str, _Arrivals] = {}  # the streams that may be anticipated
         self._service: dict[str, tuple[int, float]] = {}  # stream: (rank, typical service time, s)
 
     def arrived(self, stream: str, rank: int, now: float) -> None:
+        if rank <= self._reserved or rank == LOWEST_RANK:
+            return  # a lane of its own, or no class below it to keep waiting
         seen = self._arrivals.get(stream)
         if seen is None:
-            self._arrivals[stream] = (rank, now, deque(maxlen=INTERVALS))
-            return
-        _, last, intervals = seen
-        intervals.append(now - last)
-        self._arrivals[stream] = (rank, now, intervals)
+            self._arrivals[stream] = _Arrivals(rank, now)
+        else:
+            seen.arrived(now)
 
     def served(self, stream: str, rank: int, seconds: float) -> None:
         typical = self._service.get(stream)
@@ -61,13 +80,11 @@ class Anticipation:
         """The lowest class (rank) a lane limited to `limit` may start now, and when to ask again (None: only when
         something changes): until then a higher-class frame is due within a lower-class job's time."""
         kept, until = limit, None
-        for rank, last, intervals in self._arrivals.values():
-            if rank >= kept or rank <= self._reserved or len(intervals) < INTERVALS // 2:
+        for seen in self._arrivals.values():
+            rank, period = seen.rank, seen.period
+            if rank >= kept or period is None:
                 continue
-            period = _regular_period(intervals)
-            if period is None:
-                continue
-            due = last + period
+            due = seen.last + period
             if now > due + LATE * period:
                 continue  # late: the prediction is off until the stream's next frame
             job = self._longest_below(rank, kept)
