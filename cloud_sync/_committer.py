@@ -46,6 +46,7 @@ class Committer:
         self._cond = threading.Condition()
         self._stopping = False
         self._busy = False
+        self._committing = 0  # taken from the buffer, not yet in the outbox
         self._hurry = False
         self._thread: threading.Thread | None = None
         self._topics: dict[tuple[str, str, Any], str] = {}
@@ -64,8 +65,10 @@ class Committer:
         return True
 
     def __len__(self) -> int:
+        """Accepted and not yet in the outbox: buffered, or in the transaction being committed (so "nothing
+        buffered and nothing in the outbox" means every accepted entry was sent)."""
         with self._cond:
-            return len(self._items)
+            return len(self._items) + self._committing
 
     @contextlib.contextmanager
     def running(self, outbox: Outbox, on_commit: Callable[[list[Any]], None]) -> Iterator[Committer]:
@@ -113,6 +116,7 @@ class Committer:
             self._linger()
             n = min(self.batch, len(self._items))
             self._busy = True
+            self._committing = n
             self._hurry = False
             return [self._items.popleft() for _ in range(n)]
 
@@ -128,6 +132,7 @@ class Committer:
     def _done(self) -> None:
         with self._cond:
             self._busy = False
+            self._committing = 0
             self._cond.notify_all()
 
     def _loop(self, outbox: Outbox, on_commit: Callable[[list[Any]], None]) -> None:
