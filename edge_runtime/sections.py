@@ -72,7 +72,8 @@ class AcceleratorConfig(StrictModel):
         description="While a reserved lane runs a job it took when idle, the other lanes start no job of a lower "
         "class: the reserved class's frame has the memory bandwidth and caches to itself instead of sharing them "
         "with a lower class's invoke (the lower classes lose at most the reserved lanes' busy time; a reserved "
-        "class with a backlog holds nobody).",
+        "class with a backlog holds nobody). And the lanes that take every class run at a lower OS priority "
+        "(nice +10), so on busy cores the kernel runs a reserved lane's thread first.",
     )
     anticipate: bool = Field(
         True,

@@ -9,7 +9,9 @@ While a reserved lane runs a job it took when idle, the other lanes start no job
 kept for (`hold`, the accelerator's `reserved_alone`): the reserved class's frame runs without a lower class's
 invoke beside it sharing the memory bandwidth and caches; the reserved lane wakes them when that job is done. A
 job it takes right after another (its class has a backlog) holds nobody: a busy reserved class never starves the
-others, and its latency is then its queue's anyway.
+others, and its latency is then its queue's anyway. With `hold`, the lanes that take every class also run at a
+lower OS priority (`GENERAL_NICE`): when the cores are busy (two lanes and the capture threads on two cores), the
+kernel runs a reserved lane's thread, just woken with its frame, ahead of them.
 
 What leaves the queue or a lane (`Report`: a finished job, or a job refused with a reason) is handed back to the
 loop in batches: the first report after the loop last collected owes the loop one `notify` (a loop callback), and
@@ -53,6 +55,7 @@ class Refused:
 
 Report = Finished | Refused
 RUNNER_GRACE = 5.0
+GENERAL_NICE = 10  # OS nice value added to the general lanes' threads when lanes are reserved (`hold`)
 
 
 class Dispatcher:
@@ -65,7 +68,11 @@ class Dispatcher:
         self.lock = threading.Lock()
         self.policy = policy
         self.models: dict[str, ModelHandle] = dict(models)
-        self.lanes = [Lane(i, limit, self.lock, clock) for i, limit in enumerate(limits)]
+        # with `hold`, the lanes that take every class also yield the CPU to the reserved lanes' threads
+        nice = GENERAL_NICE if hold and any(limit < LOWEST_RANK for limit in limits) else 0
+        self.lanes = [
+            Lane(i, limit, self.lock, clock, nice if limit == LOWEST_RANK else 0) for i, limit in enumerate(limits)
+        ]
         self._exclusive_first = sorted(self.lanes, key=lambda lane: lane.limit)
         self._clock = clock
         self._running: Counter[str] = Counter()
@@ -369,6 +376,6 @@ def _overdue(job: Assignment, limit: float, now: float) -> bool:
 
 def _successor(lane: Lane, lock: threading.Lock, clock: Clock) -> Lane:
     """A fresh lane in a stuck lane's place: same name and class limit, its counts carried on."""
-    fresh = Lane(lane.index, lane.limit, lock, clock)
+    fresh = Lane(lane.index, lane.limit, lock, clock, lane.nice)
     fresh.jobs, fresh.errors, fresh.busy_s, fresh.stuck = lane.jobs, lane.errors, lane.busy_s, lane.stuck + 1
     return fresh

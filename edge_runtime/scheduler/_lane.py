@@ -12,6 +12,7 @@ GIL, instead of taking the GIL from the lane.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,10 +66,11 @@ class Lane:
     to the loop.
     """
 
-    def __init__(self, index: int, limit: int, lock: threading.Lock, clock: Clock) -> None:
+    def __init__(self, index: int, limit: int, lock: threading.Lock, clock: Clock, nice: int = 0) -> None:
         self.index = index
         self.name = f"lane-{index}"
         self.limit = limit
+        self.nice = nice  # added to the thread's OS nice value (and its interpreters' worker threads', made in it)
         self.retired = False  # replaced by the watchdog: the thread ends once its stuck job returns (if ever)
         self.wake = threading.Condition(lock)
         self.current: Assignment | None = None
@@ -104,9 +106,12 @@ class Lane:
             "errors": self.errors,
             "busy_s": round(self.busy_s, 3),
             "stuck": self.stuck,
+            "nice": self.nice,
         }
 
     def _main(self, next_for: NextFor, tell_loop: Callable[[], None]) -> None:
+        if self.nice:
+            _lower_priority(self.nice)
         try:
             self._serve(next_for, tell_loop)
         finally:
@@ -158,6 +163,16 @@ class Lane:
         held = (handle, handle.instantiate())
         self._runners[model] = held
         return held
+
+
+def _lower_priority(nice: int) -> None:
+    """Raise this thread's nice value by `nice` (Linux: a per-thread attribute, inherited by the threads it starts;
+    raising it needs no privilege). Elsewhere, or if refused, the thread keeps its priority."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+    except (OSError, AttributeError):
+        pass
 
 
 class _Once:

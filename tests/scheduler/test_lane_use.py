@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
+
+import pytest
 
 from edge_runtime.config import AcceleratorConfig
 from edge_runtime.jobs import Completed
@@ -33,3 +37,33 @@ def test_a_paused_lane_takes_no_new_job_until_all_lanes_are_used_again() -> None
             accounted(service)
 
     run(scenario)
+
+
+def _thread_nice(service: AcceleratorService) -> list[int]:
+    """Each lane thread's OS nice value, as the kernel has it (per thread on Linux)."""
+    threads = [lane._thread for lane in service._dispatcher.lanes]
+    return [os.getpriority(os.PRIO_PROCESS, t.native_id or 0) for t in threads if t is not None]
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "raised"),
+    [
+        ({"lanes": 2, "reserve": {"high": 1}}, [0, 10]),  # the general lane yields to the reserved one
+        ({"lanes": 2, "reserve": {"high": 1}, "reserved_alone": False}, [0, 0]),
+        ({"lanes": 2}, [0, 0]),  # no reserve: every lane alike
+    ],
+)
+def test_with_reserved_alone_the_general_lanes_run_at_a_lower_os_priority(
+    accelerator: dict[str, object], raised: list[int]
+) -> None:
+    async def scenario() -> list[int]:
+        service = AcceleratorService(AcceleratorConfig.model_validate(accelerator), {"m": SleepModel()})
+        service.register_stream("cam", "high")
+        async with service:
+            for seq in range(4):  # every lane thread has started
+                await submit(service, "cam", seq)
+            await until(lambda: all(lane._thread is not None for lane in service._dispatcher.lanes))
+            return [n - base for n in _thread_nice(service)]
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())  # the loop's thread, which starts the lanes
+    assert asyncio.run(scenario()) == raised
