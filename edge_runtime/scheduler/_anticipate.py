@@ -4,7 +4,8 @@ No invoke can be interrupted. A lane that starts a lower-class job just before a
 that frame wait for the whole job: the non-preemptive floor, up to 2 S for the higher class. A camera's frames
 come at a steady rate, so the next one can be seen coming: when the next frame of a higher-class stream is due
 before a lower-class job started now would end, the lane starts no job below that class until the frame has
-come (or is a quarter period late: the prediction is dropped until the stream's next frame).
+come, or is late by a lower-class job's time: then the prediction is dropped until the stream's next frame, and
+the lane has idled no longer than that frame would have waited without it.
 
 A lower-class job that would run into the frame by at most half of itself still starts (`OVERLAP`): the frame
 then waits at most half a job, and the lower classes lose only the gap before a frame when a lane comes free in
@@ -27,7 +28,6 @@ from edge_runtime.scheduler._tickets import LOWEST_RANK
 
 INTERVALS = 8  # arrivals remembered per stream
 REGULAR = 0.25  # each interval within this fraction of the median one
-LATE = 0.25  # a frame this fraction of a period late is no longer waited for
 MAX_IDLE = 0.15  # a lower-class job longer than this fraction of the period: no anticipation for that stream
 OVERLAP = 0.5  # a lower-class job may still start if it would run into the due frame by at most this part of itself
 SMOOTHING = 0.1  # weight of the newest service time in a stream's typical one
@@ -85,12 +85,13 @@ class Anticipation:
             if rank >= kept or period is None:
                 continue
             due = seen.last + period
-            if now > due + LATE * period:
-                continue  # late: the prediction is off until the stream's next frame
             job = self._longest_below(rank, kept)
             if job is None or job > MAX_IDLE * period or due - now > (1 - OVERLAP) * job:
                 continue  # nothing below it, too slow to wait for, or a job started now ends (nearly) before it
-            kept, until = rank, due + LATE * period if until is None else min(until, due + LATE * period)
+            give_up = due + job  # late by a lower-class job: waiting longer would cost more than not waiting
+            if now >= give_up:
+                continue  # late: the prediction is off until the stream's next frame
+            kept, until = rank, give_up if until is None else min(until, give_up)
         return kept, until
 
     def _longest_below(self, rank: int, limit: int) -> float | None:

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from edge_runtime.jobs import Runner
 from edge_runtime.scheduler import AcceleratorService
-from edge_runtime.scheduler._anticipate import LATE, MAX_IDLE, OVERLAP, Anticipation
+from edge_runtime.scheduler._anticipate import MAX_IDLE, OVERLAP, Anticipation
 from edge_runtime.sections import AcceleratorConfig
 from tests.scheduler.jobs import SleepModel
 from tests.scheduler.service_support import run, submit, until
@@ -34,7 +35,7 @@ DUE = 9 * P  # high's next frame after the default arrivals
 def test_a_lane_free_just_before_the_due_frame_waits_for_it() -> None:
     kept, until_ = _steady().limit(LOW, DUE - 0.4 * S)
     assert kept == HIGH  # low may not start: it would run into high's frame by more than half of itself
-    assert until_ == pytest.approx(DUE + LATE * P)  # given up on once it is a quarter period late
+    assert until_ == pytest.approx(DUE + S)  # given up on once it is late by a low job (here < a quarter period)
 
 
 def test_a_job_that_ends_before_the_frame_or_runs_into_it_by_at_most_half_starts() -> None:
@@ -42,9 +43,9 @@ def test_a_job_that_ends_before_the_frame_or_runs_into_it_by_at_most_half_starts
     assert _steady().limit(LOW, DUE - (1 - OVERLAP) * S - 1e-6) == (LOW, None)
 
 
-def test_a_late_frame_is_waited_for_a_quarter_period_then_given_up_on() -> None:
-    assert _steady().limit(LOW, DUE + 0.2 * P)[0] == HIGH
-    assert _steady().limit(LOW, DUE + (LATE + 0.01) * P) == (LOW, None)
+def test_a_late_frame_is_waited_for_one_lower_class_job_then_given_up_on() -> None:
+    assert _steady().limit(LOW, DUE + 0.9 * S)[0] == HIGH
+    assert _steady().limit(LOW, DUE + 1.1 * S) == (LOW, None)  # no longer than the job would have held it
 
 
 def test_irregular_arrivals_are_not_anticipated() -> None:
@@ -77,22 +78,41 @@ class _Clock:
         return self.now
 
 
+class _TimedModel(SleepModel):
+    """Each run takes 2 ms on the test's clock (so the lanes measure that service time)."""
+
+    def __init__(self, clock: _Clock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def instantiate(self) -> Runner:
+        runner = super().instantiate()
+        invoke = runner.invoke
+
+        def timed() -> None:
+            invoke()
+            self.clock.now += 0.002
+
+        runner.invoke = timed  # type: ignore[method-assign]
+        return runner
+
+
 @pytest.mark.parametrize("anticipate", [True, False])
 def test_the_service_keeps_its_lane_for_the_due_frame_and_lets_the_low_job_go_once_it_is_late(
     anticipate: bool,
 ) -> None:
     async def main() -> None:
-        clock, model = _Clock(), SleepModel()
-        config = AcceleratorConfig(anticipate=anticipate)
-        service = AcceleratorService(config, {"m": model}, clock=clock)
+        clock = _Clock()
+        model = _TimedModel(clock)
+        service = AcceleratorService(AcceleratorConfig(anticipate=anticipate), {"m": model}, clock=clock)
         service.register_stream("high", "high")
         service.register_stream("low", "low")
         async with service:
-            await submit(service, "low", 0)  # low's typical service time (0 on this clock)
-            for seq in range(9):  # high every 10 ms
-                clock.now = seq * 0.01
+            await submit(service, "low", 0)  # low's jobs take 2 ms: 10% of high's 20 ms period
+            for seq in range(9):  # high every 20 ms
+                clock.now = seq * 0.02
                 await submit(service, "high", seq)
-            clock.now = 0.09  # high's next frame is due now
+            clock.now = 0.18 - 0.0005  # high's next frame is due in 0.5 ms: a low job would run into it by 1.5
             low = submit(service, "low", 1)
             await asyncio.sleep(0.05)
             if not anticipate:
@@ -103,11 +123,11 @@ def test_the_service_keeps_its_lane_for_the_due_frame_and_lets_the_low_job_go_on
             high = submit(service, "high", 9)
             await asyncio.gather(high, low)
             assert model.runs[-2:] == [("high", 9), ("low", 1)]  # high first, then low
-            clock.now = 0.10  # due again, and this time high's frame never comes
+            clock.now = 0.1995 - 0.0005  # due again in 0.5 ms, and this time high's frame never comes
             late_low = submit(service, "low", 2)
             await asyncio.sleep(0.05)
             assert not late_low.done()
-            clock.now = 0.10 + (LATE + 0.01) * 0.01  # a quarter period late: given up on
+            clock.now = 0.1995 + 0.002 + 0.0001  # later than a low job would have held it: given up on
             started = time.monotonic()
             await until(late_low.done, 2)
             assert time.monotonic() - started < 0.5  # the waiting lane looked again by itself (no wake-up)
