@@ -78,9 +78,10 @@ class AcceleratorConfig(StrictModel):
     anticipate: bool = Field(
         True,
         description="With the priority policy: when a higher-class stream's frames come at a steady rate and its "
-        "next one is due before a lower-class job started now would end, a free lane waits for that frame instead "
-        "of starting the job (no invoke can be interrupted). The lower classes lose on average half a job per "
-        "such frame; only where a lower-class job is at most 15% of the stream's period.",
+        "next one is due, a free lane starts no lower-class job that would run into that frame by more than half "
+        "of itself, and waits for the frame instead (no invoke can be interrupted); it gives up once the frame is "
+        "late by a lower-class job. Only where a lower-class job is at most 15% of the stream's period, and not "
+        "for a class with a reserved lane.",
     )
     queue_bounds: dict[Priority, Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: dict(_DEFAULT_BOUNDS),
