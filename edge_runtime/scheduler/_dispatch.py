@@ -86,7 +86,6 @@ class Dispatcher:
         self.hold = hold  # a reserved lane's job taken when idle: the other lanes start no lower-class job meanwhile
         reserved = max((limit for limit in limits if limit < LOWEST_RANK), default=-1)
         self.anticipation = Anticipation(reserved) if anticipate else None  # lanes kept free for a frame due
-        self._recheck_at: float | None = None  # when an anticipated frame is given up on: free lanes look again
 
     def start(self, notify: Callable[[], None]) -> None:
         """Start the lane threads; `notify` is called (from a lane thread) when reports wait for the loop."""
@@ -257,8 +256,8 @@ class Dispatcher:
             self.tell_loop()
         with self.lock:
             while (work := self._work_for(lane)) is None:
-                lane.wait_until = self._recheck_at
-                lane.wake.wait(self._until_recheck())
+                lane.wait_until = lane.recheck_at
+                lane.wake.wait(None if lane.wait_until is None else max(0.0, lane.wait_until - self._clock()))
             lane.waiting, lane.wait_until = False, None
             return Next(*work, owed=self._owe())
 
@@ -276,7 +275,7 @@ class Dispatcher:
         for lane in self._exclusive_first:
             if lane.waiting and lane.current is None and len(self.policy) and lane.index not in self.paused:
                 lane.current = self._pop_for(lane, now, refused)
-                if lane.current is not None or _sooner(self._recheck_at, lane.wait_until):
+                if lane.current is not None or _sooner(lane.recheck_at, lane.wait_until):
                     lane.wake.notify()  # with its job, or to wait no longer than the anticipated frame
         return refused
 
@@ -312,22 +311,10 @@ class Dispatcher:
             for other in self.lanes:
                 if other.limit < limit and other.current is not None and other.current.alone:
                     limit = other.limit
+        lane.recheck_at = None
         if self.anticipation is not None and limit > 0:
-            limit, recheck = self.anticipation.limit(limit, self._clock())
-            if recheck is not None and (self._recheck_at is None or recheck < self._recheck_at):
-                self._recheck_at = recheck
+            limit, lane.recheck_at = self.anticipation.limit(limit, self._clock())
         return limit
-
-    def _until_recheck(self) -> float | None:
-        """How long a free lane waits before it looks again without being woken: until the anticipated frame it
-        keeps free for is late (None: until woken)."""
-        if self._recheck_at is None:
-            return None
-        left = self._recheck_at - self._clock()
-        if left <= 0:
-            self._recheck_at = None
-            return 0.0
-        return left
 
     def _served(self, finished: Finished) -> None:
         if self.anticipation is not None:

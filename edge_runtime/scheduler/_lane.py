@@ -62,8 +62,8 @@ class Finished:
 class Lane:
     """`limit`: the lowest class (as a rank) this lane takes; a reserved lane takes only its class and above.
 
-    `current`, `waiting`, `wait_until` and `forgets` belong to the dispatcher's lock; `jobs`, `errors`, `busy_s`
-    to the loop.
+    `current`, `waiting`, `recheck_at`, `wait_until` and `forgets` belong to the dispatcher's lock; `jobs`,
+    `errors`, `busy_s` to the loop.
     """
 
     def __init__(self, index: int, limit: int, lock: threading.Lock, clock: Clock, nice: int = 0) -> None:
@@ -75,7 +75,8 @@ class Lane:
         self.wake = threading.Condition(lock)
         self.current: Assignment | None = None
         self.waiting = False
-        self.wait_until: float | None = None  # a waiting lane's planned look again (anticipation), None: when woken
+        self.recheck_at: float | None = None  # kept free for an anticipated frame: look again then if it is late
+        self.wait_until: float | None = None  # the `recheck_at` a waiting lane sleeps until (None: until woken)
         self.forgets: list[Forget] = []
         self.jobs = 0
         self.errors = 0

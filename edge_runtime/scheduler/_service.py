@@ -93,7 +93,6 @@ class AcceleratorService:
         self.watchdog = Watchdog(config.watchdog)
         self.reports: dict[str, Callable[[], dict[str, Any]]] = {}  # more figures for the snapshot (e.g. thermal)
         self._watching: asyncio.Task[None] | None = None  # the watchdog's task while the service is entered
-        self._waker: LoopWaker | None = None  # how the lanes (and a late direct submit) wake the loop, once entered
 
     def register_stream(
         self,
@@ -192,8 +191,8 @@ class AcceleratorService:
 
     async def __aenter__(self) -> AcceleratorService:
         """Start the lanes (once); the service serves until the `async with` block ends."""
-        self._waker = LoopWaker(asyncio.get_running_loop(), self._collect)
-        self._dispatcher.start(self._waker.wake)  # on a lane thread: reports wait for the loop
+        # lanes (and a direct submit after the stop) wake the loop; the dispatcher keeps the waker
+        self._dispatcher.start(LoopWaker(asyncio.get_running_loop(), self._collect).wake)
         if self.config.watchdog.enabled:
             self._watching = asyncio.create_task(self._watch(), name="lane-watchdog")
         return self
