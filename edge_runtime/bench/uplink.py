@@ -54,12 +54,16 @@ TARGET = "high p99 with the uplink busy <= 1.10 x idle"
 
 def uplink_yaml(model: BenchModel, case: str, port: int, outbox: Path) -> str:
     width, height = model.size
-    sensors = "" if case == "alone" else f"""\
+    sensors = (
+        ""
+        if case == "alone"
+        else f"""\
   sensors:
     source: {{type: synthetic, kind: readings, fps: {READINGS_PER_S:g}, fields: [t, rh, p]}}
     priority: low
     sinks: [{"cloud" if case == "busy" else "readings"}]
 """
+    )
     return f"""\
 device: {{id: bench}}
 accelerator: {{threads: {model.threads}, lanes: 1}}
@@ -108,8 +112,11 @@ def run_case(model: BenchModel, case: str, seconds: float, port: int, stem: Path
     cloud = next((k for k in runtime.sinks if isinstance(k, CloudSink)), None)
     if cloud is not None:
         stats = cloud.uplink.stats()
-        figures["uplink"] = {"delivered": stats["delivered"], "backlog": stats["outbox"]["entries"],
-                             "drops": stats["drops"]}
+        figures["uplink"] = {
+            "delivered": stats["delivered"],
+            "backlog": stats["outbox"]["entries"],
+            "drops": stats["drops"],
+        }
     return Run(latencies, figures)
 
 
@@ -137,9 +144,13 @@ def _ms(latencies: np.ndarray, q: float) -> float:
 def pooled(runs: list[Run]) -> dict[str, Any]:
     """One case's runs as one: percentiles of all their frames, each run's p99, rates averaged, counts summed."""
     latencies = np.concatenate([r.latencies for r in runs])
-    result: dict[str, Any] = {"high_results": int(latencies.size), "p50_ms": _ms(latencies, 50),
-                              "p99_ms": _ms(latencies, 99), "run_p99_ms": [_ms(r.latencies, 99) for r in runs],
-                              "p99_interval_ms": [b * 1e3 for b in interval(latencies)]}
+    result: dict[str, Any] = {
+        "high_results": int(latencies.size),
+        "p50_ms": _ms(latencies, 50),
+        "p99_ms": _ms(latencies, 99),
+        "run_p99_ms": [_ms(r.latencies, 99) for r in runs],
+        "p99_interval_ms": [b * 1e3 for b in interval(latencies)],
+    }
     rates = [r.figures["readings_per_s"] for r in runs if "readings_per_s" in r.figures]
     if rates:
         result["readings_per_s"] = sum(rates) / len(rates)
@@ -149,8 +160,11 @@ def pooled(runs: list[Run]) -> dict[str, Any]:
         for u in uplinks:
             for reason, n in u["drops"].items():
                 drops[reason] = drops.get(reason, 0) + n
-        result["uplink"] = {"delivered": sum(u["delivered"] for u in uplinks),
-                            "backlog": sum(u["backlog"] or 0 for u in uplinks), "drops": drops}
+        result["uplink"] = {
+            "delivered": sum(u["delivered"] for u in uplinks),
+            "backlog": sum(u["backlog"] or 0 for u in uplinks),
+            "drops": drops,
+        }
     loads = [r.figures["load_published"] for r in runs if "load_published" in r.figures]
     if loads:
         result["load_published"] = sum(loads)
@@ -166,26 +180,27 @@ def run(model: BenchModel, seconds: float) -> dict[str, Any]:
         for index, case in enumerate(ORDER):
             runs.setdefault(case, []).append(run_case(model, case, seconds, port, Path(tmp) / f"{index}-{case}"))
     cases = {case: pooled(case_runs) for case, case_runs in runs.items()}
-    idle, busy, broker = cases["idle"], cases["busy"], cases["broker"]
     latencies = {case: np.concatenate([r.latencies for r in case_runs]) for case, case_runs in runs.items()}
-    return {
-        "p99_busy_over_idle_interval": list(ratio_interval(latencies["busy"], latencies["idle"])),
-        "p99_broker_over_idle": broker["p99_ms"] / idle["p99_ms"] if idle["p99_ms"] else 0.0,
-        "p99_broker_over_idle_interval": list(ratio_interval(latencies["broker"], latencies["idle"])),
-        "p99_busy_over_broker": busy["p99_ms"] / broker["p99_ms"] if broker["p99_ms"] else 0.0,
-        "p99_busy_over_broker_interval": list(ratio_interval(latencies["busy"], latencies["broker"])),
-        "readings_per_s": READINGS_PER_S,
-        "cases": cases,
-        "p99_busy_over_idle": busy["p99_ms"] / idle["p99_ms"] if idle["p99_ms"] else 0.0,
-        "p50_busy_over_idle": busy["p50_ms"] / idle["p50_ms"] if idle["p50_ms"] else 0.0,
-    }
+    result: dict[str, Any] = {"readings_per_s": READINGS_PER_S, "cases": cases}
+    for top, bottom in (("busy", "idle"), ("broker", "idle"), ("busy", "broker")):
+        p99 = f"p99_{top}_over_{bottom}"
+        result[p99] = _ratio(cases[top]["p99_ms"], cases[bottom]["p99_ms"])
+        result[f"{p99}_interval"] = list(ratio_interval(latencies[top], latencies[bottom]))
+    result["p50_busy_over_idle"] = _ratio(cases["busy"]["p50_ms"], cases["idle"]["p50_ms"])
+    return result
+
+
+def _ratio(top: float, bottom: float) -> float:
+    return top / bottom if bottom else 0.0
 
 
 def lines(result: dict[str, Any]) -> list[str]:
     if "skipped" in result:
         return [f"uplink: skipped: {result['skipped']}"]
-    out = [f"uplink: high at {HIGH_FPS:g} fps; readings at {result['readings_per_s']:g}/s to memory (idle) or "
-           f"to cloud (busy, QoS 1, local mosquitto); the first {WARMUP_S:g} s of each run left out"]
+    out = [
+        f"uplink: high at {HIGH_FPS:g} fps; readings at {result['readings_per_s']:g}/s to memory (idle) or "
+        f"to cloud (busy, QoS 1, local mosquitto); the first {WARMUP_S:g} s of each run left out"
+    ]
     for case, c in result["cases"].items():
         rate = f"   readings done {c['readings_per_s']:6.0f}/s" if "readings_per_s" in c else ""
         if "uplink" in c:
@@ -193,8 +208,10 @@ def lines(result: dict[str, Any]) -> list[str]:
         if "load_published" in c:
             rate += f", another process published {c['load_published']}"
         each = "/".join(f"{p:.2f}" for p in c["run_p99_ms"])
-        out.append(f"  {case:<6} high p50 {c['p50_ms']:7.2f} ms  p99 {c['p99_ms']:7.2f} ms (runs {each})  "
-                   f"({c['high_results']} results){rate}")
+        out.append(
+            f"  {case:<6} high p50 {c['p50_ms']:7.2f} ms  p99 {c['p99_ms']:7.2f} ms (runs {each})  "
+            f"({c['high_results']} results){rate}"
+        )
     low, high = result["p99_busy_over_idle_interval"]
     out.append(f"  busy/idle: p50 x{result['p50_busy_over_idle']:.3f}, p99 x{result['p99_busy_over_idle']:.3f}"
                f" [x{low:.3f}-x{high:.3f}]")  # fmt: skip

@@ -13,8 +13,9 @@ Pure arithmetic on the config and the measured service times (no clock, no threa
   is unbounded); with `anticipate`, a lower-class job in service holds up a periodic stream (a known fps, no
   gate, no lane reserved for its class) by at most its p99 less the part of its median it must leave before the
   frame (``p99 - (1 - OVERLAP) x median``), where such a job is short against the stream's period (the
-  scheduler's `MAX_IDLE`); the gaps this leaves before the anticipated frames are not taken from capacity (at
-  most half a lower-class job per frame; 0.4 ms at the median in the bench's 2x overload);
+  scheduler's `MAX_IDLE`); the gaps this leaves before the anticipated frames are not taken from capacity (half
+  a lower-class job at most before a frame that comes on time, one more if it is late; 0.4 ms at the median in
+  the bench's 2x overload);
 - ``fifo`` serves in arrival order, with nothing superseded or stale: a job waits behind what is queued ahead of
   it, and at overload that is set by the bounds, not the rates: a stream has at most ``STREAM_INFLIGHT + 2`` jobs
   submitted (its dispatch waits for its collect), and the queue holds at most the sum of the class bounds;
